@@ -1,0 +1,437 @@
+//! What the mock instance looks like: one serde struct, built from Rust with
+//! [`ConfigBuilder`] or loaded from a JSON file ([`Config::from_file`], the
+//! binary's `--config FILE`).
+//!
+//! # JSON
+//!
+//! Every field is optional; a missing field keeps its default and an unknown
+//! field is an error, so a typo cannot silently fall back to a default.
+//!
+//! ```json
+//! {
+//!   "imdsv1_allowed": false,
+//!   "disabled": false,
+//!   "max_token_ttl_secs": 300,
+//!   "tags_enabled": true,
+//!   "tags": { "Name": "web-1", "Team": "infra" },
+//!   "user_data": { "base64": "H4sIAAAAAAAA//8=" },
+//!   "role_name": "web-role",
+//!   "credential_lifetime_secs": 21600,
+//!   "public_keys": [ { "name": "my-key", "openssh_key": "ssh-ed25519 AAAA... my-key" } ],
+//!   "metadata": { "meta-data/instance-type": "m7g.large",
+//!                 "meta-data/spot/instance-action": "{\"action\": \"terminate\", \"time\": \"2026-11-22T19:30:00Z\"}" },
+//!   "remove": [ "meta-data/public-ipv4" ]
+//! }
+//! ```
+//!
+//! - `user_data` is `{"text": "..."}` (UTF-8 as written), `{"base64": "..."}`
+//!   (standard alphabet, padding optional; for binary data), or `null` for an
+//!   instance without user data (`/latest/user-data` is then a 404).
+//! - `role_name: null` is an instance without an instance profile (no `iam/`).
+//! - `metadata` keys are paths under `/latest/` (a leading `/latest/` is
+//!   accepted); a value replaces or adds a leaf. `remove` deletes a leaf or a
+//!   whole directory. Removals apply after additions.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::b64;
+use crate::token::MAX_TTL_SECS;
+use crate::tree;
+
+/// The mock instance and its IMDS settings. Defaults describe a plausible
+/// `t3.micro` in `us-east-1a` with a role, binary user data and tags off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// Serve reads that carry no token (`HttpTokens=optional`). A present but
+    /// invalid token is a 401 either way. Default `false`: IMDSv2 required.
+    pub imdsv1_allowed: bool,
+    /// IMDS turned off: 403 on every request, the token PUT included.
+    pub disabled: bool,
+    /// Cap on granted token TTLs: a PUT asking for more gets this many
+    /// seconds, echoed in the TTL response header. 1..=21600; `None`: no cap.
+    pub max_token_ttl_secs: Option<u64>,
+    /// Instance tags in metadata (`meta-data/tags/instance/`); 404 when off.
+    pub tags_enabled: bool,
+    /// The instance's tags (served only when `tags_enabled`).
+    pub tags: BTreeMap<String, String>,
+    /// `/latest/user-data`; `None`: 404.
+    pub user_data: Option<UserData>,
+    /// The instance profile's role; `None`: no `meta-data/iam/` at all.
+    pub role_name: Option<String>,
+    /// How long each set of role credentials is valid, in seconds.
+    pub credential_lifetime_secs: u64,
+    /// `meta-data/public-keys/`: listed as `0=name`, key at `0/openssh-key`.
+    pub public_keys: Vec<PublicKey>,
+    /// Leaves to add or replace: path under `/latest/` -> text.
+    pub metadata: BTreeMap<String, String>,
+    /// Paths under `/latest/` to delete (a leaf or a whole directory).
+    pub remove: Vec<String>,
+}
+
+/// The default `user_data`: a few bytes that are not UTF-8 (`0xff 0xfe 0x00`
+/// among them), so clients that assume text are caught.
+pub const DEFAULT_USER_DATA: &[u8] = b"\x1f\x8b\xff\xfe\x00#!/bin/sh\necho mock\n";
+
+/// Default lifetime of one set of role credentials: 6 hours.
+pub const DEFAULT_CREDENTIAL_LIFETIME_SECS: u64 = 6 * 3600;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            imdsv1_allowed: false,
+            disabled: false,
+            max_token_ttl_secs: None,
+            tags_enabled: false,
+            tags: BTreeMap::from([
+                ("Name".to_owned(), "imds-mock".to_owned()),
+                ("Environment".to_owned(), "test".to_owned()),
+            ]),
+            user_data: Some(UserData::new(DEFAULT_USER_DATA)),
+            role_name: Some("imds-mock-role".to_owned()),
+            credential_lifetime_secs: DEFAULT_CREDENTIAL_LIFETIME_SECS,
+            public_keys: vec![PublicKey {
+                name: "my-key".to_owned(),
+                openssh_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockMockMockMockMockMockMockMockMockMockMock my-key".to_owned(),
+            }],
+            metadata: BTreeMap::new(),
+            remove: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Parses and validates a JSON config.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = serde_json::from_str(text).map_err(ConfigError::Json)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a JSON config file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&text).map_err(|error| match error {
+            ConfigError::Json(source) => ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Checks what serde cannot: ranges, path syntax, tag keys.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if let Some(cap) = self.max_token_ttl_secs {
+            if !(1..=MAX_TTL_SECS).contains(&cap) {
+                return invalid(format!(
+                    "max_token_ttl_secs must be 1..={MAX_TTL_SECS}, got {cap}"
+                ));
+            }
+        }
+        if self.credential_lifetime_secs < 4 {
+            return invalid("credential_lifetime_secs must be at least 4".to_owned());
+        }
+        if let Some(role) = &self.role_name {
+            if !tree::is_segment(role) {
+                return invalid(format!("role_name {role:?} is not a single path segment"));
+            }
+        }
+        for key in self.tags.keys() {
+            if !is_tag_key(key) {
+                return invalid(format!(
+                    "tag key {key:?}: IMDS only serves keys of [A-Za-z0-9+-=._:@]"
+                ));
+            }
+        }
+        for key in &self.public_keys {
+            if key.name.is_empty() || key.name.contains(['\n', '/']) {
+                return invalid(format!("public key name {:?} is not valid", key.name));
+            }
+        }
+        for path in self.metadata.keys().chain(&self.remove) {
+            if tree::normalize(path).is_none() {
+                return invalid(format!("{path:?} is not a path under /latest/"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_tag_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-=._:@".contains(&b))
+}
+
+/// An OpenSSH public key installed on the instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicKey {
+    /// The key pair's name, listed as `0=name`.
+    pub name: String,
+    /// The `openssh-key` leaf.
+    pub openssh_key: String,
+}
+
+/// User data: arbitrary bytes. `Debug` shows only the length (user data
+/// often carries secrets).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserData(Vec<u8>);
+
+impl UserData {
+    /// User data of these bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The bytes served at `/latest/user-data`.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UserData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserData({} bytes)", self.0.len())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+enum UserDataJson {
+    Text(String),
+    Base64(String),
+}
+
+impl Serialize for UserData {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        UserDataJson::Base64(b64::encode(&self.0)).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for UserData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match UserDataJson::deserialize(deserializer)? {
+            UserDataJson::Text(text) => Ok(Self(text.into_bytes())),
+            UserDataJson::Base64(text) => b64::decode(&text)
+                .map(Self)
+                .map_err(|e| serde::de::Error::custom(format!("user_data.base64: {e}"))),
+        }
+    }
+}
+
+/// A config that could not be loaded. Each message is one line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid config (bad JSON, unknown field, wrong type).
+    #[error("invalid config file {}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where and why, from serde_json.
+        source: serde_json::Error,
+    },
+    /// The text is not a valid config (bad JSON, unknown field, wrong type).
+    #[error("invalid config: {0}")]
+    Json(#[source] serde_json::Error),
+    /// Well-formed, but a value is out of range or malformed.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// Builds a [`Config`] from the defaults; each method takes and returns
+/// `self`, so a configuration reads as one chain.
+///
+/// ```
+/// let config = imds_mock::Config::builder()
+///     .imdsv1_allowed(true)
+///     .max_token_ttl_secs(60)
+///     .tags_enabled(true)
+///     .metadata("meta-data/instance-type", "m7g.large")
+///     .build();
+/// assert!(config.imdsv1_allowed);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+impl ConfigBuilder {
+    /// See [`Config::imdsv1_allowed`].
+    pub fn imdsv1_allowed(mut self, allowed: bool) -> Self {
+        self.config.imdsv1_allowed = allowed;
+        self
+    }
+
+    /// See [`Config::disabled`].
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.config.disabled = disabled;
+        self
+    }
+
+    /// See [`Config::max_token_ttl_secs`].
+    pub fn max_token_ttl_secs(mut self, cap: u64) -> Self {
+        self.config.max_token_ttl_secs = Some(cap);
+        self
+    }
+
+    /// See [`Config::tags_enabled`].
+    pub fn tags_enabled(mut self, enabled: bool) -> Self {
+        self.config.tags_enabled = enabled;
+        self
+    }
+
+    /// Replaces all tags (still served only when tags are enabled).
+    pub fn tags<K: Into<String>, V: Into<String>>(
+        mut self,
+        tags: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.config.tags = tags
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+
+    /// Sets user data to these bytes.
+    pub fn user_data(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.config.user_data = Some(UserData::new(bytes));
+        self
+    }
+
+    /// An instance launched without user data: `/latest/user-data` is a 404.
+    pub fn no_user_data(mut self) -> Self {
+        self.config.user_data = None;
+        self
+    }
+
+    /// See [`Config::role_name`].
+    pub fn role_name(mut self, role: impl Into<String>) -> Self {
+        self.config.role_name = Some(role.into());
+        self
+    }
+
+    /// An instance without an instance profile: no `meta-data/iam/`.
+    pub fn no_role(mut self) -> Self {
+        self.config.role_name = None;
+        self
+    }
+
+    /// See [`Config::credential_lifetime_secs`].
+    pub fn credential_lifetime_secs(mut self, secs: u64) -> Self {
+        self.config.credential_lifetime_secs = secs;
+        self
+    }
+
+    /// Replaces the public keys with these `(name, openssh_key)` pairs.
+    pub fn public_keys<N: Into<String>, K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = (N, K)>,
+    ) -> Self {
+        self.config.public_keys = keys
+            .into_iter()
+            .map(|(name, key)| PublicKey {
+                name: name.into(),
+                openssh_key: key.into(),
+            })
+            .collect();
+        self
+    }
+
+    /// Adds or replaces the leaf at `path` (under `/latest/`).
+    pub fn metadata(mut self, path: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.metadata.insert(path.into(), value.into());
+        self
+    }
+
+    /// Removes the leaf or directory at `path` (under `/latest/`).
+    pub fn remove(mut self, path: impl Into<String>) -> Self {
+        self.config.remove.push(path.into());
+        self
+    }
+
+    /// The finished config (validated when the server starts).
+    pub fn build(self) -> Config {
+        self.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_and_user_data_forms() {
+        let config = Config::builder().user_data(vec![0xff, 0, 1]).build();
+        let text = serde_json::to_string(&config).unwrap();
+        assert_eq!(Config::from_json(&text).unwrap(), config);
+
+        let text = Config::from_json(r#"{"user_data": {"text": "hi"}}"#).unwrap();
+        assert_eq!(text.user_data.unwrap().as_bytes(), b"hi");
+        let none = Config::from_json(r#"{"user_data": null, "role_name": null}"#).unwrap();
+        assert_eq!(none.user_data, None);
+        assert_eq!(none.role_name, None);
+    }
+
+    #[test]
+    fn rejects_typos_and_bad_values() {
+        assert!(matches!(
+            Config::from_json(r#"{"imdsv1_alowed": true}"#),
+            Err(ConfigError::Json(_))
+        ));
+        assert!(matches!(
+            Config::from_json(r#"{"max_token_ttl_secs": 0}"#),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_json(r#"{"tags": {"a b": "c"}}"#),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_json(r#"{"metadata": {"meta-data//x": "c"}}"#),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_json(r#"{"user_data": {"base64": "!!"}}"#),
+            Err(ConfigError::Json(_))
+        ));
+        assert!(matches!(
+            Config::from_json(r#"{"user_data": {"hex": "00"}}"#),
+            Err(ConfigError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn user_data_debug_hides_bytes() {
+        assert_eq!(
+            format!("{:?}", UserData::new("secret")),
+            "UserData(6 bytes)"
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! Rotating role credentials, as served at
+//! `meta-data/iam/security-credentials/<role>`.
+//!
+//! A credential set lives for the configured lifetime. Like the real
+//! service, the mock hands out a fresh set well before the old one expires:
+//! when less than a quarter of the lifetime remains on the server clock
+//! (90 minutes for the default 6 hours), so `Expiration` rolls forward as a
+//! test advances the clock, and stays put before that point.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::b64;
+use crate::clock::Clock;
+use crate::json;
+use crate::random;
+use crate::sync::lock;
+
+/// One set of temporary credentials.
+struct CredentialSet {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    last_updated: SystemTime,
+    expiration: SystemTime,
+    /// `expiration` on the monotonic server clock: rotation is decided here.
+    expires_at: Instant,
+}
+
+impl fmt::Debug for CredentialSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialSet")
+            .field("expiration", &rfc3339(self.expiration))
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialSet {
+    fn issue(lifetime: Duration, clock: &Clock) -> Self {
+        let last_updated = clock.wall_now();
+        Self {
+            // Temporary (STS) keys start with ASIA; 20 characters in all.
+            access_key_id: format!("ASIA{}", random::upper_alphanumeric(16)),
+            // 40 characters of base64, like real secret keys.
+            secret_access_key: b64::encode(&random::bytes::<30>()),
+            // Session tokens are long opaque base64 blobs.
+            session_token: b64::encode(&random::bytes::<264>()),
+            last_updated,
+            expiration: last_updated + lifetime,
+            expires_at: clock.now() + lifetime,
+        }
+    }
+
+    fn render(&self) -> String {
+        json::render_object(&[
+            ("Code", Value::from("Success")),
+            ("LastUpdated", Value::from(rfc3339(self.last_updated))),
+            ("Type", Value::from("AWS-HMAC")),
+            ("AccessKeyId", Value::from(self.access_key_id.as_str())),
+            (
+                "SecretAccessKey",
+                Value::from(self.secret_access_key.as_str()),
+            ),
+            ("Token", Value::from(self.session_token.as_str())),
+            ("Expiration", Value::from(rfc3339(self.expiration))),
+        ])
+    }
+}
+
+/// `2026-11-22T19:30:00Z`: RFC 3339, UTC, whole seconds.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// The role's current credential set, replaced when it nears expiry.
+#[derive(Debug)]
+pub(crate) struct CredentialRotor {
+    lifetime: Duration,
+    current: Mutex<Option<CredentialSet>>,
+}
+
+impl CredentialRotor {
+    pub(crate) fn new(lifetime: Duration) -> Self {
+        Self {
+            lifetime,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The credentials JSON, rotating first if less than a quarter of the
+    /// lifetime remains.
+    pub(crate) fn credentials_json(&self, clock: &Clock) -> String {
+        self.with_current(clock, CredentialSet::render)
+    }
+
+    /// When the current set was issued (what `iam/info` reports).
+    pub(crate) fn last_updated(&self, clock: &Clock) -> SystemTime {
+        self.with_current(clock, |set| set.last_updated)
+    }
+
+    fn with_current<T>(&self, clock: &Clock, f: impl FnOnce(&CredentialSet) -> T) -> T {
+        let mut current = lock(&self.current);
+        let now = clock.now();
+        let fresh = current
+            .as_ref()
+            .is_some_and(|set| set.expires_at.saturating_duration_since(now) >= self.lifetime / 4);
+        if !fresh {
+            *current = Some(CredentialSet::issue(self.lifetime, clock));
+        }
+        f(current.as_ref().expect("a credential set was just issued"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotates_when_a_quarter_of_the_lifetime_remains() {
+        let clock = Clock::default();
+        let rotor = CredentialRotor::new(Duration::from_secs(4 * 3600));
+        let first: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        clock.advance(Duration::from_secs(3 * 3600 - 60));
+        let same: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        assert_eq!(first, same);
+        clock.advance(Duration::from_secs(61));
+        let next: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        assert_ne!(first["AccessKeyId"], next["AccessKeyId"]);
+        assert!(next["Expiration"].as_str() > first["Expiration"].as_str());
+        let key = next["AccessKeyId"].as_str().unwrap();
+        assert!(key.starts_with("ASIA") && key.len() == 20);
+        assert_eq!(next["SecretAccessKey"].as_str().unwrap().len(), 40);
+        assert!(!format!("{rotor:?}").contains(key));
+    }
+}

@@ -1,0 +1,63 @@
+//! A faithful mock of the AWS EC2 Instance Metadata Service (IMDSv2), for
+//! tests, examples and benchmarks.
+//!
+//! It speaks the real wire protocol over real HTTP on loopback: token PUTs
+//! with TTL validation (400), the anti-SSRF `X-Forwarded-For` check (403),
+//! token-gated reads (401 without, with an unknown or with an expired
+//! token), optional IMDSv1, IMDS turned off (403), directory listings,
+//! binary user data, an identity document consistent with the meta-data,
+//! and role credentials that rotate. Time is the server's: tests move it
+//! with [`MockImds::advance_clock`] instead of sleeping. Faults (latency,
+//! error statuses, dropped connections, unanswered token PUTs, redirects)
+//! are switched on and off at runtime.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let server = imds_mock::MockImds::builder()
+//!     .max_token_ttl_secs(300)
+//!     .tags_enabled(true)
+//!     .build()
+//!     .start()
+//!     .await?;
+//! // Point the client under test at `server.base_url()`, then:
+//! server.advance_clock(Duration::from_secs(301)); // every token has expired
+//! server.fail_next(1, http::StatusCode::SERVICE_UNAVAILABLE);
+//! assert_eq!(server.stats().token_puts, 0);
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! No token, credential or user-data value is ever logged or shown by a
+//! `Debug` implementation; the request log ([`RecordedRequest`]) records
+//! whether headers were present, never what they held.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod b64;
+mod clock;
+mod config;
+mod credentials;
+mod faults;
+mod handler;
+mod json;
+mod random;
+mod server;
+mod stats;
+mod sync;
+mod token;
+mod tree;
+
+pub use config::{
+    Config, ConfigBuilder, ConfigError, DEFAULT_CREDENTIAL_LIFETIME_SECS, DEFAULT_USER_DATA,
+    PublicKey, UserData,
+};
+pub use handler::TOKEN_PATH;
+pub use server::MockImds;
+pub use stats::{REQUEST_LOG_CAPACITY, RecordedRequest, Stats};
+pub use token::{MAX_TTL_SECS, TOKEN_HEADER, TTL_HEADER};
+pub use tree::defaults;
