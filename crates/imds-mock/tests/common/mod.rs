@@ -1,0 +1,96 @@
+//! A real HTTP client for the tests: hyper-util's legacy client over TCP.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::error::Error;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use imds_mock::{MockImds, TOKEN_HEADER, TTL_HEADER};
+
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+/// A response, read to the end.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("a text body")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
+/// One connection per request (no pool), so a fault on one request never
+/// leaks into the next through a reused connection.
+pub fn client() -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build_http()
+}
+
+/// Sends `method base+path` with `headers` and reads the whole response.
+pub async fn send(method: Method, url: &str, headers: &[(&str, &str)]) -> Result<Reply, BoxError> {
+    let mut request = Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = client()
+        .request(request.body(Full::new(Bytes::new()))?)
+        .await?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// `PUT /latest/api/token` with the given TTL header value.
+pub async fn put_token(server: &MockImds, ttl: &str) -> Reply {
+    send(
+        Method::PUT,
+        &format!("{}/latest/api/token", server.base_url()),
+        &[(TTL_HEADER, ttl)],
+    )
+    .await
+    .expect("the token PUT got a response")
+}
+
+/// A fresh token with a 6-hour TTL.
+pub async fn token(server: &MockImds) -> String {
+    let reply = put_token(server, "21600").await;
+    assert_eq!(reply.status, StatusCode::OK, "token PUT: {}", reply.text());
+    reply.text().to_owned()
+}
+
+/// `GET path` with the token, if any.
+pub async fn get(server: &MockImds, path: &str, token: Option<&str>) -> Reply {
+    let url = format!("{}{path}", server.base_url());
+    let headers: Vec<(&str, &str)> = token.map(|t| (TOKEN_HEADER, t)).into_iter().collect();
+    send(Method::GET, &url, &headers)
+        .await
+        .expect("the GET got a response")
+}
+
+/// `GET path` through the IMDSv2 flow: a new token, then the read.
+pub async fn get_v2(server: &MockImds, path: &str) -> Reply {
+    let token = token(server).await;
+    get(server, path, Some(&token)).await
+}
