@@ -54,7 +54,7 @@ impl fmt::Display for DecodeError {
 pub(crate) fn decode(text: &str) -> Result<Vec<u8>, DecodeError> {
     let mut digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     let padding = digits.iter().rev().take_while(|&&b| b == b'=').count();
-    if padding > 2 || (padding > 0 && digits.len() % 4 != 0) {
+    if padding > 2 || (padding > 0 && !digits.len().is_multiple_of(4)) {
         return Err(DecodeError);
     }
     digits.truncate(digits.len() - padding);

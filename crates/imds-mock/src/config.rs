@@ -137,20 +137,20 @@ impl Config {
     /// Checks what serde cannot: ranges, path syntax, tag keys.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |message: String| Err(ConfigError::Invalid(message));
-        if let Some(cap) = self.max_token_ttl_secs {
-            if !(1..=MAX_TTL_SECS).contains(&cap) {
-                return invalid(format!(
-                    "max_token_ttl_secs must be 1..={MAX_TTL_SECS}, got {cap}"
-                ));
-            }
+        if let Some(cap) = self.max_token_ttl_secs
+            && !(1..=MAX_TTL_SECS).contains(&cap)
+        {
+            return invalid(format!(
+                "max_token_ttl_secs must be 1..={MAX_TTL_SECS}, got {cap}"
+            ));
         }
         if self.credential_lifetime_secs < 4 {
             return invalid("credential_lifetime_secs must be at least 4".to_owned());
         }
-        if let Some(role) = &self.role_name {
-            if !tree::is_segment(role) {
-                return invalid(format!("role_name {role:?} is not a single path segment"));
-            }
+        if let Some(role) = &self.role_name
+            && !tree::is_segment(role)
+        {
+            return invalid(format!("role_name {role:?} is not a single path segment"));
         }
         for key in self.tags.keys() {
             if !is_tag_key(key) {

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::task::Poll;
 use std::time::Duration;
 
 use clap::Parser;
@@ -101,6 +102,14 @@ async fn serve(config: Config, addr: SocketAddr, latency_ms: Option<u64>) -> Exi
     if let Some(ms) = latency_ms {
         server.set_latency(Duration::from_millis(ms));
     }
+    // Install the Ctrl-C handler before announcing the URL, since whoever
+    // reads the line may signal at once: `ctrl_c()` registers on first poll.
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let early = std::future::poll_fn(|cx| Poll::Ready(ctrl_c.as_mut().poll(cx))).await;
+    if let Poll::Ready(Err(error)) = early {
+        eprintln!("imds-mock: cannot wait for Ctrl-C: {error}");
+        return ExitCode::FAILURE;
+    }
     let mut stdout = std::io::stdout().lock();
     if writeln!(stdout, "{}", server.base_url())
         .and_then(|()| stdout.flush())
@@ -110,7 +119,9 @@ async fn serve(config: Config, addr: SocketAddr, latency_ms: Option<u64>) -> Exi
         return ExitCode::FAILURE;
     }
     drop(stdout);
-    if let Err(error) = tokio::signal::ctrl_c().await {
+    if early.is_pending()
+        && let Err(error) = ctrl_c.await
+    {
         eprintln!("imds-mock: cannot wait for Ctrl-C: {error}");
         return ExitCode::FAILURE;
     }

@@ -11,6 +11,9 @@ use tokio::net::TcpStream;
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
+/// method, path, has_token, has_ttl, has_forwarded_for, status
+type Summary<'a> = (Method, &'a str, bool, bool, bool, Option<u16>);
+
 #[test]
 fn the_handle_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
@@ -56,7 +59,7 @@ async fn stats_count_and_the_log_records_facts_not_values() {
     assert_eq!((stats.dropped, stats.faults_injected), (0, 0));
 
     let log = server.requests();
-    let summary: Vec<(Method, &str, bool, bool, bool, Option<u16>)> = log
+    let summary: Vec<Summary<'_>> = log
         .iter()
         .map(|r: &RecordedRequest| {
             (

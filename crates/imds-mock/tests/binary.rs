@@ -1,0 +1,166 @@
+//! The `imds-mock` binary: the URL line, serving, flags, exit codes.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use imds_mock::{TOKEN_HEADER, TTL_HEADER, defaults};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_imds-mock");
+
+/// Starts the binary on a free port and reads the URL it prints.
+async fn spawn(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the URL line in time")
+        .unwrap()
+        .expect("a URL line");
+    (child, url)
+}
+
+/// Runs the binary to completion with `args` (for failures).
+async fn run(args: &[&str]) -> std::process::Output {
+    let run = Command::new(BIN).args(args).kill_on_drop(true).output();
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the binary exits in time")
+        .unwrap()
+}
+
+async fn put_token(url: &str, ttl: &str) -> common::Reply {
+    common::send(
+        Method::PUT,
+        &format!("{url}/latest/api/token"),
+        &[(TTL_HEADER, ttl)],
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn serves_on_the_printed_url_until_killed() {
+    let (mut child, url) = spawn(&[]).await;
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(!url.ends_with('/'));
+    let token = put_token(&url, "21600").await;
+    assert_eq!(token.status, StatusCode::OK);
+    let reply = common::send(
+        Method::GET,
+        &format!("{url}/latest/meta-data/instance-id"),
+        &[(TOKEN_HEADER, token.text())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.text(), defaults::INSTANCE_ID);
+    child.kill().await.unwrap();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn ctrl_c_exits_zero() {
+    // The handler is installed before the URL is printed: signal at once.
+    let (mut child, _url) = spawn(&[]).await;
+    let pid = child.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exit after Ctrl-C")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn flags_set_imdsv1_the_ttl_cap_latency_and_disabled() {
+    let (mut child, url) = spawn(&["--imdsv1", "--max-ttl", "5", "--latency-ms", "1"]).await;
+    let tokenless = common::send(
+        Method::GET,
+        &format!("{url}/latest/meta-data/instance-id"),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(tokenless.status, StatusCode::OK);
+    assert_eq!(put_token(&url, "21600").await.header(TTL_HEADER), Some("5"));
+    child.kill().await.unwrap();
+
+    let (mut child, url) = spawn(&["--disabled"]).await;
+    assert_eq!(put_token(&url, "21600").await.status, StatusCode::FORBIDDEN);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_config_file_is_served() {
+    let path = std::env::temp_dir().join(format!("imds-mock-bin-{}.json", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"{"metadata": {"meta-data/instance-id": "i-from-file"}, "imdsv1_allowed": true}"#,
+    )
+    .unwrap();
+    let (mut child, url) = spawn(&["--config", path.to_str().unwrap()]).await;
+    std::fs::remove_file(&path).unwrap();
+    let reply = common::send(
+        Method::GET,
+        &format!("{url}/latest/meta-data/instance-id"),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.text(), "i-from-file");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_flags_exit_2() {
+    for args in [
+        &["--no-such-flag"][..],
+        &["--port", "seventy"],
+        &["--max-ttl", "0"],
+        &["--max-ttl", "21601"],
+        &["--bind", "not-an-ip"],
+    ] {
+        let output = run(args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_or_missing_config_exits_2_with_one_line() {
+    let path = std::env::temp_dir().join(format!("imds-mock-bad-{}.json", std::process::id()));
+    std::fs::write(&path, r#"{"imdsv1": true}"#).unwrap();
+    let bad = run(&["--port", "0", "--config", path.to_str().unwrap()]).await;
+    std::fs::remove_file(&path).unwrap();
+    let missing = run(&["--port", "0", "--config", "/nonexistent/imds-mock.json"]).await;
+    for (output, needle) in [
+        (bad, "unknown field `imdsv1`"),
+        (missing, "cannot read config file"),
+    ] {
+        assert_eq!(output.status.code(), Some(2));
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("imds-mock: ") && stderr.contains(needle),
+            "{stderr}"
+        );
+    }
+}
