@@ -1,0 +1,373 @@
+//! Resolution of every IMDS setting, the way the AWS SDKs do it.
+//!
+//! Each setting is taken from the first of: an explicit value in code
+//! ([`Overrides`], held by the client builder) > its environment variable >
+//! its key in the selected profile of the shared config file > the default.
+//!
+//! | setting | environment variable | profile key | default |
+//! |---|---|---|---|
+//! | endpoint | `AWS_EC2_METADATA_SERVICE_ENDPOINT` | `ec2_metadata_service_endpoint` | from the mode |
+//! | endpoint mode | `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` | `ec2_metadata_service_endpoint_mode` | `IPv4` |
+//! | disabled | `AWS_EC2_METADATA_DISABLED` | — | `false` |
+//! | IMDSv1 disabled | `AWS_EC2_METADATA_V1_DISABLED` | `ec2_metadata_v1_disabled` | `false` |
+//! | timeout (seconds) | `AWS_METADATA_SERVICE_TIMEOUT` | `metadata_service_timeout` | `1` |
+//! | attempts | `AWS_METADATA_SERVICE_NUM_ATTEMPTS` | `metadata_service_num_attempts` | `4` |
+//! | role name | `AWS_EC2_INSTANCE_PROFILE_NAME` | `ec2_instance_profile_name` | discovered |
+//!
+//! Values:
+//! - An explicit endpoint wins over the mode. The mode picks
+//!   `http://169.254.169.254` (`IPv4`) or `http://[fd00:ec2::254]` (`IPv6`);
+//!   `auto` (our extension) keeps both, for the client to race. An endpoint
+//!   is `http` or `https` with a host, an optional port and no path; a
+//!   trailing `/` is dropped.
+//! - Modes are `IPv4`, `IPv6` or `auto`; booleans `true` or `false`; both
+//!   case-insensitive.
+//! - The timeout is a positive number of seconds, whole or decimal (`0.5`);
+//!   attempts a whole number, at least 1. The default of 4 attempts is
+//!   aws-config's (botocore makes 1).
+//! - A value is trimmed; an empty value counts as unset.
+//!
+//! Any invalid value, even of a setting that ends up unused (an invalid mode
+//! beside an explicit endpoint), is a [`ConfigError`] that names the setting,
+//! the value and where it came from: a typo is reported, never silently
+//! replaced by a default.
+//!
+//! When IMDS is disabled (`AWS_EC2_METADATA_DISABLED=true`, or
+//! [`Overrides::disabled`]), [`resolve`] returns [`Resolved::Disabled`] after
+//! that one lookup: it reads no file and validates nothing else.
+//!
+//! ```
+//! use imds::config::{self, Endpoint, EndpointMode, Overrides, Resolved, Source};
+//! use imds::Env;
+//!
+//! let env = Env::from_map([
+//!     ("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ipv6"),
+//!     ("AWS_METADATA_SERVICE_TIMEOUT", "0.5"),
+//! ]);
+//! let mut overrides = Overrides::default();
+//! overrides.attempts = Some(2);
+//!
+//! let Resolved::Enabled(settings) = config::resolve(&overrides, &env)? else {
+//!     unreachable!("not disabled");
+//! };
+//! assert_eq!(settings.endpoint_mode.value, EndpointMode::Ipv6);
+//! assert_eq!(
+//!     settings.endpoint.value,
+//!     Endpoint::Single("http://[fd00:ec2::254]".parse()?),
+//! );
+//! assert_eq!(
+//!     settings.endpoint.source,
+//!     Source::Env("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"),
+//! );
+//! assert_eq!(settings.timeout.value, std::time::Duration::from_millis(500));
+//! assert_eq!(settings.attempts.value, 2);
+//! assert_eq!(settings.attempts.source, Source::Builder);
+//!
+//! let env = Env::from_map([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "not a uri")]);
+//! let error = config::resolve(&Overrides::default(), &env).unwrap_err();
+//! assert!(error.to_string().starts_with(
+//!     "invalid IMDS endpoint \"not a uri\" from environment variable \
+//!      AWS_EC2_METADATA_SERVICE_ENDPOINT: "
+//! ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod endpoint;
+mod error;
+mod source;
+pub(crate) mod value;
+
+use std::time::Duration;
+
+use http::Uri;
+
+pub use self::endpoint::{
+    DEFAULT_IPV4_ENDPOINT, DEFAULT_IPV6_ENDPOINT, Endpoint, EndpointMode, ParseEndpointModeError,
+};
+pub use self::error::{ConfigError, InvalidSetting};
+pub use self::source::{Setting, Source};
+use self::value::{
+    check_attempts, check_role_name, check_timeout, parse_attempts, parse_bool, parse_timeout,
+};
+use crate::env::Env;
+use crate::profile::{self, Profile};
+
+/// The timeout used when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The number of attempts used when none is configured (aws-config's).
+pub const DEFAULT_ATTEMPTS: u32 = 4;
+
+/// Values set explicitly in code. They win over the environment and the
+/// config file. Every field is optional; `None` means "not set in code".
+///
+/// The client builder holds one and fills it from its methods.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Overrides {
+    /// The endpoint, e.g. `http://127.0.0.1:1338`; validated by [`resolve`].
+    pub endpoint: Option<String>,
+    /// The endpoint mode.
+    pub endpoint_mode: Option<EndpointMode>,
+    /// Replaces the IPv4 address (`http://169.254.169.254`) of the IPv4 and
+    /// auto modes, e.g. with `http://127.0.0.1:PORT` in tests.
+    pub ipv4_endpoint: Option<String>,
+    /// Replaces the IPv6 address (`http://[fd00:ec2::254]`) of the IPv6 and
+    /// auto modes, e.g. with `http://[::1]:PORT` in tests.
+    pub ipv6_endpoint: Option<String>,
+    /// Disables IMDS (or, with `Some(false)`, enables it whatever
+    /// `AWS_EC2_METADATA_DISABLED` says).
+    pub disabled: Option<bool>,
+    /// Forbids falling back to IMDSv1.
+    pub v1_disabled: Option<bool>,
+    /// The timeout; must be longer than zero.
+    pub timeout: Option<Duration>,
+    /// The number of attempts; at least 1.
+    pub attempts: Option<u32>,
+    /// The IAM role whose credentials to fetch, instead of discovering it.
+    pub role_name: Option<String>,
+    /// The profile to read from the config file, instead of `AWS_PROFILE`.
+    pub profile: Option<String>,
+}
+
+/// The outcome of [`resolve`].
+// Built once per client: the size of `Settings` costs nothing here.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// IMDS is disabled; nothing else was read or checked.
+    Disabled(Source),
+    /// IMDS is enabled, with these settings.
+    Enabled(Settings),
+}
+
+/// Every IMDS setting, resolved, each with its [`Source`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Settings {
+    /// Where requests go. Its source is where the explicit endpoint came
+    /// from, or where the mode came from when the endpoint follows the mode.
+    pub endpoint: Setting<Endpoint>,
+    /// The configured mode. When an explicit endpoint is set, the mode is
+    /// resolved and validated but does not apply.
+    pub endpoint_mode: Setting<EndpointMode>,
+    /// Whether falling back to IMDSv1 is forbidden.
+    pub v1_disabled: Setting<bool>,
+    /// The timeout.
+    pub timeout: Setting<Duration>,
+    /// The number of attempts.
+    pub attempts: Setting<u32>,
+    /// The IAM role name, when configured; `None` means "discover it".
+    pub role_name: Option<Setting<String>>,
+    follows_mode: bool,
+}
+
+impl Settings {
+    /// Whether the endpoint follows the mode, i.e. no explicit endpoint is
+    /// set.
+    pub fn endpoint_follows_mode(&self) -> bool {
+        self.follows_mode
+    }
+}
+
+/// A setting's names, in messages, in the environment and in the profile.
+struct Spec {
+    name: &'static str,
+    env: &'static str,
+    key: Option<&'static str>,
+}
+
+const ENDPOINT: Spec = Spec {
+    name: "IMDS endpoint",
+    env: "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    key: Some("ec2_metadata_service_endpoint"),
+};
+const ENDPOINT_MODE: Spec = Spec {
+    name: "IMDS endpoint mode",
+    env: "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    key: Some("ec2_metadata_service_endpoint_mode"),
+};
+const DISABLED: Spec = Spec {
+    name: "IMDS disabled flag",
+    env: "AWS_EC2_METADATA_DISABLED",
+    key: None,
+};
+const V1_DISABLED: Spec = Spec {
+    name: "IMDSv1 disabled flag",
+    env: "AWS_EC2_METADATA_V1_DISABLED",
+    key: Some("ec2_metadata_v1_disabled"),
+};
+const TIMEOUT: Spec = Spec {
+    name: "IMDS timeout",
+    env: "AWS_METADATA_SERVICE_TIMEOUT",
+    key: Some("metadata_service_timeout"),
+};
+const ATTEMPTS: Spec = Spec {
+    name: "IMDS attempts",
+    env: "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+    key: Some("metadata_service_num_attempts"),
+};
+const ROLE_NAME: Spec = Spec {
+    name: "EC2 instance profile role name",
+    env: "AWS_EC2_INSTANCE_PROFILE_NAME",
+    key: Some("ec2_instance_profile_name"),
+};
+const IPV4_ENDPOINT: &str = "IMDS IPv4 endpoint";
+const IPV6_ENDPOINT: &str = "IMDS IPv6 endpoint";
+
+/// Resolves every setting from `overrides`, the environment `env` and the
+/// shared config file that `env` points to.
+///
+/// Reads the config file (blocking I/O, once) unless IMDS is disabled.
+pub fn resolve(overrides: &Overrides, env: &Env) -> Result<Resolved, ConfigError> {
+    let layers = Layers { env, profile: None };
+    let disabled = match overrides.disabled {
+        Some(disabled) => Setting::new(disabled, Source::Builder),
+        None => layers
+            .lookup(&DISABLED, parse_bool)?
+            .unwrap_or(Setting::new(false, Source::Default)),
+    };
+    if disabled.value {
+        return Ok(Resolved::Disabled(disabled.source));
+    }
+
+    let profile = profile::load(env, overrides.profile.as_deref())?;
+    let layers = Layers {
+        env,
+        profile: profile.as_ref(),
+    };
+
+    let endpoint_mode = match overrides.endpoint_mode {
+        Some(mode) => Setting::new(mode, Source::Builder),
+        None => layers
+            .lookup(&ENDPOINT_MODE, |text| {
+                text.parse::<EndpointMode>().map_err(|e| e.to_string())
+            })?
+            .unwrap_or(Setting::new(EndpointMode::default(), Source::Default)),
+    };
+    let ipv4 = builder_endpoint(IPV4_ENDPOINT, overrides.ipv4_endpoint.as_deref())?
+        .unwrap_or_else(|| Uri::from_static(DEFAULT_IPV4_ENDPOINT));
+    let ipv6 = builder_endpoint(IPV6_ENDPOINT, overrides.ipv6_endpoint.as_deref())?
+        .unwrap_or_else(|| Uri::from_static(DEFAULT_IPV6_ENDPOINT));
+    let explicit = match builder_endpoint(ENDPOINT.name, overrides.endpoint.as_deref())? {
+        Some(uri) => Some(Setting::new(uri, Source::Builder)),
+        None => layers.lookup(&ENDPOINT, endpoint::parse_endpoint)?,
+    };
+    let follows_mode = explicit.is_none();
+    let endpoint = match explicit {
+        Some(Setting { value, source }) => Setting::new(Endpoint::Single(value), source),
+        None => {
+            let endpoint = match endpoint_mode.value {
+                EndpointMode::Ipv4 => Endpoint::Single(ipv4),
+                EndpointMode::Ipv6 => Endpoint::Single(ipv6),
+                EndpointMode::Auto => Endpoint::Race { ipv4, ipv6 },
+            };
+            Setting::new(endpoint, endpoint_mode.source.clone())
+        }
+    };
+
+    let v1_disabled = match overrides.v1_disabled {
+        Some(value) => Setting::new(value, Source::Builder),
+        None => layers
+            .lookup(&V1_DISABLED, parse_bool)?
+            .unwrap_or(Setting::new(false, Source::Default)),
+    };
+    let timeout = match overrides.timeout {
+        Some(timeout) => {
+            check_timeout(timeout)
+                .map_err(|reason| invalid_builder(TIMEOUT.name, format!("{timeout:?}"), reason))?;
+            Setting::new(timeout, Source::Builder)
+        }
+        None => layers
+            .lookup(&TIMEOUT, parse_timeout)?
+            .unwrap_or(Setting::new(DEFAULT_TIMEOUT, Source::Default)),
+    };
+    let attempts = match overrides.attempts {
+        Some(attempts) => {
+            check_attempts(attempts)
+                .map_err(|reason| invalid_builder(ATTEMPTS.name, attempts.to_string(), reason))?;
+            Setting::new(attempts, Source::Builder)
+        }
+        None => layers
+            .lookup(&ATTEMPTS, parse_attempts)?
+            .unwrap_or(Setting::new(DEFAULT_ATTEMPTS, Source::Default)),
+    };
+    let role_name = match &overrides.role_name {
+        Some(name) => {
+            check_role_name(name)
+                .map_err(|reason| invalid_builder(ROLE_NAME.name, name.clone(), reason))?;
+            Some(Setting::new(name.clone(), Source::Builder))
+        }
+        None => layers.lookup(&ROLE_NAME, |name| {
+            check_role_name(name).map(|()| name.to_owned())
+        })?,
+    };
+
+    Ok(Resolved::Enabled(Settings {
+        endpoint,
+        endpoint_mode,
+        v1_disabled,
+        timeout,
+        attempts,
+        role_name,
+        follows_mode,
+    }))
+}
+
+/// The environment and, once loaded, the selected profile.
+struct Layers<'a> {
+    env: &'a Env,
+    profile: Option<&'a Profile>,
+}
+
+impl Layers<'_> {
+    /// The setting's value from the environment, else from the profile,
+    /// parsed; `None` when neither sets it (empty values count as unset).
+    fn lookup<T>(
+        &self,
+        spec: &Spec,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<Setting<T>>, ConfigError> {
+        let from_env = self
+            .env
+            .get(spec.env)
+            .map(|value| (value, Source::Env(spec.env)));
+        let from_profile = || {
+            let key = spec.key?;
+            let profile = self.profile?;
+            let value = profile.get(key)?;
+            let source = Source::Profile {
+                path: profile.path().to_owned(),
+                profile: profile.name().to_owned(),
+                key,
+            };
+            Some((value.to_owned(), source))
+        };
+        let found = from_env
+            .filter(|(value, _)| !value.trim().is_empty())
+            .or_else(|| from_profile().filter(|(value, _)| !value.trim().is_empty()));
+        let Some((raw, source)) = found else {
+            return Ok(None);
+        };
+        match parse(raw.trim()) {
+            Ok(value) => Ok(Some(Setting::new(value, source))),
+            Err(reason) => Err(ConfigError::invalid(spec.name, raw, source, reason)),
+        }
+    }
+}
+
+/// Validates an endpoint given in code.
+fn builder_endpoint(setting: &'static str, text: Option<&str>) -> Result<Option<Uri>, ConfigError> {
+    text.map(|text| {
+        endpoint::parse_endpoint(text.trim())
+            .map_err(|reason| invalid_builder(setting, text.to_owned(), reason))
+    })
+    .transpose()
+}
+
+/// The error for an invalid value given in code.
+fn invalid_builder(setting: &'static str, value: String, reason: String) -> ConfigError {
+    ConfigError::invalid(setting, value, Source::Builder, reason)
+}
+
+#[cfg(test)]
+mod tests;
