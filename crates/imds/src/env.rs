@@ -23,8 +23,9 @@ use std::sync::Arc;
 /// A source of environment variables: the process environment, or a fixed
 /// map.
 ///
-/// Cheap to clone. Its `Debug` output lists variable names only, never their
-/// values, since a map built from a real environment may hold secrets.
+/// The default reads the process environment. Cheap to clone. Its `Debug`
+/// output lists variable names only, never their values, since a map built
+/// from a real environment may hold secrets.
 #[derive(Clone, Default)]
 pub struct Env {
     vars: Option<Arc<HashMap<String, OsString>>>,

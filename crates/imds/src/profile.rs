@@ -226,11 +226,7 @@ pub fn parse(text: &str, name: &str) -> Result<BTreeMap<String, String>, ParseEr
             let Some(key) = &last_key else {
                 return Err(error("indented line with no property above it"));
             };
-            let target = match section {
-                Section::Profile(profile) if profile == name => prefixed.as_mut(),
-                Section::BareDefault if name == DEFAULT_PROFILE => bare_default.as_mut(),
-                _ => None,
-            };
+            let target = section.selected(name, &mut prefixed, &mut bare_default);
             if let Some(value) = target.and_then(|props| props.get_mut(key)) {
                 value.push('\n');
                 value.push_str(trimmed);
@@ -245,6 +241,8 @@ pub fn parse(text: &str, name: &str) -> Result<BTreeMap<String, String>, ParseEr
                 .and_then(|rest| rest.strip_suffix(']'))
                 .ok_or_else(|| error("section header is missing its closing `]`"))?;
             let parsed = Section::parse(inner);
+            // Open the selected profile's map, so that a section with no
+            // properties still counts as present.
             match &parsed {
                 Section::Profile(profile) if profile == name => {
                     prefixed.get_or_insert_default();
@@ -270,12 +268,7 @@ pub fn parse(text: &str, name: &str) -> Result<BTreeMap<String, String>, ParseEr
             return Err(error("property has no name before `=`"));
         }
         let value = value.trim_matches(WHITESPACE).to_owned();
-        let target = match current {
-            Section::Profile(profile) if profile == name => prefixed.as_mut(),
-            Section::BareDefault if name == DEFAULT_PROFILE => bare_default.as_mut(),
-            _ => None,
-        };
-        if let Some(props) = target {
+        if let Some(props) = current.selected(name, &mut prefixed, &mut bare_default) {
             props.insert(key.clone(), value);
         }
         last_key = Some(key);
@@ -295,6 +288,21 @@ enum Section {
 }
 
 impl Section {
+    /// The map this section's properties go to when profile `name` is the
+    /// selected one; `None` when the section is not part of that profile.
+    fn selected<'m>(
+        &self,
+        name: &str,
+        prefixed: &'m mut Option<BTreeMap<String, String>>,
+        bare_default: &'m mut Option<BTreeMap<String, String>>,
+    ) -> Option<&'m mut BTreeMap<String, String>> {
+        match self {
+            Self::Profile(profile) if profile == name => prefixed.as_mut(),
+            Self::BareDefault if name == DEFAULT_PROFILE => bare_default.as_mut(),
+            _ => None,
+        }
+    }
+
     fn parse(inner: &str) -> Self {
         let inner = inner.trim_matches(WHITESPACE);
         if inner == DEFAULT_PROFILE {

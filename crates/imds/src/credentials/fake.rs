@@ -52,10 +52,8 @@ impl FakeImds {
     }
 
     /// Holds every request from now on until [`release`](Self::release).
-    pub(crate) fn hold(&self) -> Arc<Semaphore> {
-        let gate = Arc::new(Semaphore::new(0));
-        *self.inner.gate.lock().unwrap() = Some(Arc::clone(&gate));
-        gate
+    pub(crate) fn hold(&self) {
+        *self.inner.gate.lock().unwrap() = Some(Arc::new(Semaphore::new(0)));
     }
 
     /// Lets held and future requests through.
