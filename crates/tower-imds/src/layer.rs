@@ -1,0 +1,146 @@
+//! The layer: configuration, plus the token cache its services share.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use http::HeaderValue;
+use tower_layer::Layer;
+
+use crate::{ImdsV2, MetadataToken, TokenStore, cache::TokenCache, header::MAX_TTL_SECONDS};
+
+/// Adds IMDSv2 session tokens to the requests of the wrapped service.
+///
+/// Before a request goes out, the layer finds a token for its scheme, host
+/// and port (cached, or fetched with `PUT /latest/api/token` through the
+/// wrapped service), sends it as `x-aws-ec2-metadata-token`, and puts it in
+/// the response's extensions ([`get_metadata_token`](crate::get_metadata_token)).
+///
+/// Clones of a layer, and every service built from them, share one token
+/// cache: one token per endpoint for all of them. Build the layer once and
+/// clone it; two separate [`ImdsV2Layer::new`] calls make two caches.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_imds::ImdsV2Layer;
+///
+/// let layer = ImdsV2Layer::new()
+///     .ttl_seconds(300)
+///     .token_timeout(Duration::from_millis(500))
+///     .fallback_to_imdsv1(false);
+/// ```
+#[derive(Clone)]
+pub struct ImdsV2Layer {
+    config: Arc<Config>,
+    cache: Arc<TokenCache>,
+}
+
+/// The settings every service of one layer reads.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) ttl_seconds: u32,
+    /// `ttl_seconds` as a header value, formatted once.
+    pub(crate) ttl_header: HeaderValue,
+    pub(crate) fallback_to_imdsv1: bool,
+    pub(crate) token_timeout: Duration,
+    pub(crate) token: Option<MetadataToken>,
+    pub(crate) store: Option<Arc<dyn TokenStore>>,
+}
+
+impl ImdsV2Layer {
+    /// A layer with the defaults: tokens live 21600 s (6 h), the token
+    /// request times out after 1 s, no fallback to IMDSv1.
+    pub fn new() -> Self {
+        Self {
+            config: Arc::new(Config {
+                ttl_seconds: MAX_TTL_SECONDS,
+                ttl_header: HeaderValue::from(MAX_TTL_SECONDS),
+                fallback_to_imdsv1: false,
+                token_timeout: Duration::from_secs(1),
+                token: None,
+                store: None,
+            }),
+            cache: Arc::default(),
+        }
+    }
+
+    fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Send this token with every request and never fetch one. A
+    /// [`MetadataToken`] in a request's extensions still wins for that
+    /// request.
+    pub fn metadata_token(mut self, token: MetadataToken) -> Self {
+        self.config_mut().token = Some(token);
+        self
+    }
+
+    /// Lifetime to ask for new tokens, in seconds: `1..=21600`, default
+    /// 21600. A value outside that range makes every request fail with
+    /// [`Error::InvalidTtl`](crate::Error::InvalidTtl) before anything is sent.
+    pub fn ttl_seconds(mut self, ttl_seconds: u32) -> Self {
+        let config = self.config_mut();
+        config.ttl_seconds = ttl_seconds;
+        config.ttl_header = HeaderValue::from(ttl_seconds);
+        self
+    }
+
+    /// When the token endpoint is unavailable (a 403, 404 or 405 to the
+    /// `PUT`, a transport error, or no answer within the token timeout), send
+    /// the request without a token, as IMDSv1. Default: `false`, and those
+    /// cases are errors.
+    ///
+    /// After falling back the layer keeps using IMDSv1 for that endpoint for
+    /// five minutes, or until an IMDSv1 request is answered with 401, and
+    /// logs one warning per endpoint. A 400 to the `PUT` never falls back.
+    pub fn fallback_to_imdsv1(mut self, fallback: bool) -> Self {
+        self.config_mut().fallback_to_imdsv1 = fallback;
+        self
+    }
+
+    /// How long to wait for the token `PUT` to be answered, body included.
+    /// Default: 1 s. On EC2, a `PUT` that is never answered is the signature
+    /// of a hop limit of 1 seen from inside a container.
+    pub fn token_timeout(mut self, timeout: Duration) -> Self {
+        self.config_mut().token_timeout = timeout;
+        self
+    }
+
+    /// Keep tokens in `store` as well as in memory, so they outlive the
+    /// process. See [`TokenStore`].
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.config_mut().store = Some(Arc::new(store));
+        self
+    }
+}
+
+impl Default for ImdsV2Layer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for ImdsV2Layer {
+    type Service = ImdsV2<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ImdsV2::from_parts(inner, self.config.clone(), self.cache.clone())
+    }
+}
+
+impl fmt::Debug for ImdsV2Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.config.fmt(f)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImdsV2Layer")
+            .field("ttl_seconds", &self.ttl_seconds)
+            .field("fallback_to_imdsv1", &self.fallback_to_imdsv1)
+            .field("token_timeout", &self.token_timeout)
+            .field("metadata_token", &self.token)
+            .field("token_store", &self.store.as_ref().map(|_| ".."))
+            .finish()
+    }
+}

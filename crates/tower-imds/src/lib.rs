@@ -1,0 +1,89 @@
+//! Tower middleware for the AWS EC2 Instance Metadata Service, version 2.
+//!
+//! IMDSv2 wants a session token on every read: `PUT /latest/api/token`
+//! first, then send the token as `x-aws-ec2-metadata-token`. [`ImdsV2Layer`]
+//! does that for any `Service<http::Request<B>>`: it fetches a token from the
+//! same scheme, host and port as the request, caches it (one fetch for any
+//! number of concurrent requests), refreshes it before it expires, drops it
+//! when IMDS answers 401, and tells you which token a response was read with.
+//!
+//! ```no_run
+//! use bytes::Bytes;
+//! use http::Request;
+//! use http_body_util::Empty;
+//! use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_imds::{ImdsV2Layer, MetadataToken};
+//!
+//! # async fn run() -> Result<(), tower::BoxError> {
+//! let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+//! let imds = ServiceBuilder::new()
+//!     .layer(ImdsV2Layer::new())
+//!     .service(client);
+//!
+//! let response = imds
+//!     .oneshot(
+//!         Request::get("http://169.254.169.254/latest/meta-data/instance-id")
+//!             .body(Empty::new())?,
+//!     )
+//!     .await?;
+//! let token: Option<&MetadataToken> = tower_imds::get_metadata_token(&response);
+//! # Ok(()) }
+//! ```
+//!
+//! # Options
+//!
+//! | method | default | |
+//! |---|---|---|
+//! | [`metadata_token`](ImdsV2Layer::metadata_token) | none | use this token; never `PUT` |
+//! | [`ttl_seconds`](ImdsV2Layer::ttl_seconds) | 21600 | lifetime asked for, `1..=21600` |
+//! | [`fallback_to_imdsv1`](ImdsV2Layer::fallback_to_imdsv1) | `false` | send without a token when IMDSv2 is unavailable |
+//! | [`token_timeout`](ImdsV2Layer::token_timeout) | 1 s | give up on the `PUT` (hop limit) |
+//! | [`token_store`](ImdsV2Layer::token_store) | none | keep tokens across processes |
+//!
+//! A [`MetadataToken`] in a request's extensions is sent instead of the
+//! layer's own for that request.
+//!
+//! # Errors
+//!
+//! Services fail with [`tower::BoxError`], which is either this crate's
+//! [`Error`] or the wrapped service's error, so the layer composes with
+//! `tower::timeout`, `tower::retry` (see [`ImdsRetryPolicy`]) and
+//! `tower::limit` in any order, and callers can downcast.
+//!
+//! # Security
+//!
+//! A token is only ever sent to the endpoint that issued it. The token
+//! header is marked sensitive, [`MetadataToken`]'s `Debug` hides it, and
+//! tracing events name the endpoint, never the token. The token `PUT` carries
+//! nothing of the caller's request (in particular no `X-Forwarded-For`).
+//!
+//! # Tracing
+//!
+//! A `imds_token_fetch` span covers each token request; `debug` events
+//! report cache hits, misses, refreshes and fallbacks, and a `warn` event the
+//! first fallback to IMDSv1 per endpoint.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod cache;
+mod endpoint;
+mod error;
+mod future;
+pub mod header;
+mod layer;
+mod retry;
+mod service;
+mod store;
+mod token;
+
+pub use endpoint::TokenEndpoint;
+pub use error::{Error, TokenResponseProblem};
+pub use future::ResponseFuture;
+pub use layer::ImdsV2Layer;
+pub use retry::{ImdsRetryPolicy, RetryDelay};
+pub use service::ImdsV2;
+pub use store::{StoredToken, TokenStore};
+pub use token::{InvalidMetadataToken, MetadataToken, get_metadata_token};

@@ -1,0 +1,3 @@
+//! Unpublished package that owns the workspace's runnable `examples/` and
+//! cross-crate `tests/`. It has no API of its own.
+#![forbid(unsafe_code)]
