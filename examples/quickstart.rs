@@ -60,7 +60,11 @@ pub async fn run(base: &str) -> Result<Summary, BoxError> {
     println!(
         "\n{} reads, {} token (the token itself is never printed: {:?})",
         PATHS.len(),
-        if one_token { "one shared" } else { "more than one" },
+        if one_token {
+            "one shared"
+        } else {
+            "more than one"
+        },
         tokens.first(),
     );
 
@@ -70,7 +74,10 @@ pub async fn run(base: &str) -> Result<Summary, BoxError> {
         let request = Request::get(format!("{base}/latest/meta-data/ami-id")).body(Empty::new())?;
         let response = reuse.oneshot(request).await?;
         let ami = response.into_body().collect().await?.to_bytes();
-        println!("reused the token in a second layer: ami-id {}", String::from_utf8_lossy(&ami));
+        println!(
+            "reused the token in a second layer: ami-id {}",
+            String::from_utf8_lossy(&ami)
+        );
     }
     Ok(Summary { values, one_token })
 }
@@ -94,7 +101,10 @@ async fn main() -> Result<(), BoxError> {
         }
         None => {
             let mock = imds_mock::MockImds::start_default().await?;
-            println!("no --endpoint given: using the embedded mock IMDS at {}\n", mock.base_url());
+            println!(
+                "no --endpoint given: using the embedded mock IMDS at {}\n",
+                mock.base_url()
+            );
             run(&mock.base_url()).await?;
             println!("token PUTs the mock received: {}", mock.stats().token_puts);
             mock.shutdown().await;

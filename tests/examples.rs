@@ -12,5 +12,9 @@ async fn quickstart_reads_values_with_one_token() {
     assert!(summary.values[0].1.starts_with("i-"), "{summary:?}");
     assert!(summary.values.iter().all(|(_, v)| !v.is_empty()));
     assert!(summary.one_token);
-    assert_eq!(mock.stats().token_puts, 1, "the second layer reused the token");
+    assert_eq!(
+        mock.stats().token_puts,
+        1,
+        "the second layer reused the token"
+    );
 }

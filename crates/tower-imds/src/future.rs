@@ -311,12 +311,12 @@ where
             let next = match this.state.as_mut().project() {
                 StateProj::Call { future } => {
                     let mut response = ready!(future.poll(cx)).map_err(Into::into)?;
-                    if response.status() == StatusCode::UNAUTHORIZED {
-                        if let Some(tokens) = this.tokens.as_ref() {
-                            match this.sent.as_ref() {
-                                Some(token) => tokens.invalidate(token),
-                                None => tokens.reenable_v2(),
-                            }
+                    if let (StatusCode::UNAUTHORIZED, Some(tokens)) =
+                        (response.status(), this.tokens.as_ref())
+                    {
+                        match this.sent.as_ref() {
+                            Some(token) => tokens.invalidate(token),
+                            None => tokens.reenable_v2(),
                         }
                     }
                     if let Some(token) = this.sent.take() {
