@@ -432,4 +432,124 @@ mod tests {
         };
         assert!(e.after_failure(bad, true).is_err());
     }
+
+    /// One step of the model test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Lookup { fallback: bool },
+        Succeed { ttl_secs: u64 },
+        Fail { unavailable: bool, fallback: bool },
+        Abandon,
+        InvalidateCurrent,
+        InvalidateStale,
+        Advance { secs: u64 },
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => any::<bool>().prop_map(|fallback| Op::Lookup { fallback }),
+            2 => (1u64..600).prop_map(|ttl_secs| Op::Succeed { ttl_secs }),
+            1 => (any::<bool>(), any::<bool>()).prop_map(|(unavailable, fallback)| Op::Fail { unavailable, fallback }),
+            1 => Just(Op::Abandon),
+            1 => Just(Op::InvalidateCurrent),
+            1 => Just(Op::InvalidateStale),
+            2 => (0u64..400).prop_map(|secs| Op::Advance { secs }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever happens, in any order: one fetch at a time, a hit never
+        /// hands out a token past its expiry or one that was invalidated,
+        /// and a fetch's waiters hear of its end.
+        #[test]
+        fn cache_invariants_hold_for_any_sequence(ops in proptest::collection::vec(op(), 1..60)) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let e = entry();
+                let mut flight: Option<Flight> = None;
+                let mut waiters: Vec<oneshot::Receiver<Result<MetadataToken, Error>>> = Vec::new();
+                // The model: the current token and when it expires.
+                let mut current: Option<(MetadataToken, Instant)> = None;
+                let mut issued = 0u32;
+                for op in ops {
+                    let now = Instant::now();
+                    match op {
+                        Op::Lookup { fallback } => match e.lookup(now, fallback) {
+                            Lookup::Hit(token) => {
+                                let (expected, expires) = current.clone().expect("hit without a token");
+                                assert_eq!(token, expected);
+                                assert!(now < expires, "expired token handed out");
+                            }
+                            Lookup::Lead(new) => {
+                                assert!(flight.is_none(), "two fetches at once");
+                                flight = Some(new);
+                            }
+                            Lookup::Wait(rx) => {
+                                assert!(flight.is_some(), "waiting for no fetch");
+                                waiters.push(rx);
+                            }
+                            Lookup::UseV1 => assert!(fallback),
+                        },
+                        Op::Succeed { ttl_secs } => {
+                            if let Some(f) = flight.take() {
+                                issued += 1;
+                                let token = token(&format!("t{issued}"));
+                                let ttl = Duration::from_secs(ttl_secs);
+                                f.succeed(token.clone(), now, ttl);
+                                current = Some((token.clone(), now + ttl));
+                                for rx in waiters.drain(..) {
+                                    assert_eq!(rx.await.unwrap().unwrap(), token);
+                                }
+                            }
+                        }
+                        Op::Fail { unavailable, fallback } => {
+                            if let Some(f) = flight.take() {
+                                let error = if unavailable {
+                                    Error::TokenRequestTimedOut { endpoint: e.endpoint.clone(), timeout: Duration::from_secs(1) }
+                                } else {
+                                    Error::InvalidTtl { ttl_seconds: 0 }
+                                };
+                                let outcome = f.fail(error, fallback);
+                                match (&outcome, &current) {
+                                    (Ok(Acquired::Token(t)), Some((c, expires))) => {
+                                        assert_eq!(t, c);
+                                        assert!(now < *expires);
+                                    }
+                                    (Ok(Acquired::Token(_)), None) => panic!("token from nowhere"),
+                                    (Ok(Acquired::V1), _) => assert!(fallback && unavailable),
+                                    (Err(_), _) => {}
+                                }
+                                for rx in waiters.drain(..) {
+                                    assert!(rx.await.unwrap().is_err());
+                                }
+                            }
+                        }
+                        Op::Abandon => {
+                            drop(flight.take());
+                            for rx in waiters.drain(..) {
+                                assert!(rx.await.is_err(), "waiters learn the leader left");
+                            }
+                        }
+                        Op::InvalidateCurrent => {
+                            if let Some((token, _)) = current.take() {
+                                e.invalidate(&token);
+                            }
+                        }
+                        Op::InvalidateStale => e.invalidate(&token("never-issued")),
+                        Op::Advance { secs } => {
+                            tokio::time::advance(Duration::from_secs(secs)).await;
+                            if current.as_ref().is_some_and(|(_, expires)| Instant::now() >= *expires) {
+                                current = None;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
 }

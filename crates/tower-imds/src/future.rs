@@ -285,7 +285,7 @@ fn granted_ttl(headers: &HeaderMap) -> Result<Duration, TokenResponseProblem> {
         .get(X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS)
         .ok_or(TokenResponseProblem::MissingTtl)?
         .as_bytes();
-    let digits_only = !value.is_empty() && value.len() <= 5 && value.iter().all(u8::is_ascii_digit);
+    let digits_only = !value.is_empty() && value.iter().all(u8::is_ascii_digit);
     let seconds = std::str::from_utf8(value)
         .ok()
         .filter(|_| digits_only)
@@ -474,5 +474,18 @@ mod tests {
             granted_ttl(&HeaderMap::new()),
             Err(TokenResponseProblem::MissingTtl)
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn granted_ttl_is_exactly_the_decimal_range(value in "[ -~]{0,12}") {
+            let mut h = HeaderMap::new();
+            h.insert(X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS, value.parse().unwrap());
+            let expected = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| value.parse::<u64>().ok())
+                .flatten()
+                .filter(|s| (1..=21_600).contains(s));
+            proptest::prop_assert_eq!(granted_ttl(&h).ok(), expected.map(Duration::from_secs));
+        }
     }
 }

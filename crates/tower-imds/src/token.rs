@@ -183,4 +183,21 @@ mod tests {
         response.extensions_mut().insert(token.clone());
         assert_eq!(get_metadata_token(&response), Some(&token));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_accepted_exactly_when_header_safe(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..5000)) {
+            let valid = !bytes.is_empty()
+                && bytes.len() <= MetadataToken::MAX_LEN
+                && bytes.iter().all(u8::is_ascii_graphic);
+            match MetadataToken::from_bytes(&bytes) {
+                Ok(token) => {
+                    proptest::prop_assert!(valid);
+                    proptest::prop_assert_eq!(token.expose_secret().as_bytes(), &bytes[..]);
+                    proptest::prop_assert_eq!(format!("{token:?}"), "MetadataToken(<redacted>)");
+                }
+                Err(_) => proptest::prop_assert!(!valid),
+            }
+        }
+    }
 }
