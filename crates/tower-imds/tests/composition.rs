@@ -7,16 +7,12 @@ use std::time::Duration;
 
 use http::StatusCode;
 use imds_mock::MockImds;
-use support::{http_client, layer_error, read};
+use support::{fast_retries, http_client, layer_error, read};
 use tower::{
     BoxError, ServiceBuilder, limit::ConcurrencyLimitLayer, retry::RetryLayer,
     timeout::TimeoutLayer, timeout::error::Elapsed, util::MapErrLayer,
 };
 use tower_imds::{Error, ImdsRetryPolicy, ImdsV2Layer};
-
-fn fast_retries() -> ImdsRetryPolicy {
-    ImdsRetryPolicy::new().backoff(Duration::from_millis(1), Duration::from_millis(5))
-}
 
 #[tokio::test]
 async fn retry_outside_timeout_inside() {

@@ -15,15 +15,11 @@ use std::{
 
 use http::StatusCode;
 use imds_mock::MockImds;
-use support::{http_client, layer_error, read};
+use support::{fast_retries, http_client, layer_error, read};
 use tower::{BoxError, Layer, ServiceBuilder, retry::RetryLayer};
 use tower_imds::{
     Error, ImdsRetryPolicy, ImdsV2Layer, MetadataToken, StoredToken, TokenEndpoint, TokenStore,
 };
-
-fn fast_retries() -> ImdsRetryPolicy {
-    ImdsRetryPolicy::new().backoff(Duration::from_millis(1), Duration::from_millis(5))
-}
 
 #[tokio::test]
 async fn reads_share_one_token() {

@@ -8,8 +8,10 @@ use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
 };
+use std::time::Duration;
 use tower::{BoxError, Service, ServiceExt};
-use tower_imds::{MetadataToken, get_metadata_token};
+
+use tower_imds::{ImdsRetryPolicy, MetadataToken, get_metadata_token};
 
 /// The hyper-util client most users will wrap.
 pub type HttpClient = Client<HttpConnector, Empty<Bytes>>;
@@ -59,4 +61,9 @@ pub fn layer_error(err: BoxError) -> tower_imds::Error {
         Ok(err) => *err,
         Err(other) => panic!("expected a tower_imds::Error, got: {other}"),
     }
+}
+
+/// The shipped policy with millisecond backoffs, so retries cost no time.
+pub fn fast_retries() -> ImdsRetryPolicy {
+    ImdsRetryPolicy::new().backoff(Duration::from_millis(1), Duration::from_millis(5))
 }
