@@ -12,7 +12,7 @@ use tower::{
     BoxError, ServiceBuilder, limit::ConcurrencyLimitLayer, retry::RetryLayer,
     timeout::TimeoutLayer, timeout::error::Elapsed, util::MapErrLayer,
 };
-use tower_imds::{Error, ImdsRetryPolicy, ImdsV2Layer};
+use tower_imds::{Error, ImdsV2Layer};
 
 #[tokio::test]
 async fn retry_outside_timeout_inside() {

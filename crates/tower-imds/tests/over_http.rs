@@ -17,9 +17,7 @@ use http::StatusCode;
 use imds_mock::MockImds;
 use support::{fast_retries, http_client, layer_error, read};
 use tower::{BoxError, Layer, ServiceBuilder, retry::RetryLayer};
-use tower_imds::{
-    Error, ImdsRetryPolicy, ImdsV2Layer, MetadataToken, StoredToken, TokenEndpoint, TokenStore,
-};
+use tower_imds::{Error, ImdsV2Layer, MetadataToken, StoredToken, TokenEndpoint, TokenStore};
 
 #[tokio::test]
 async fn reads_share_one_token() {
