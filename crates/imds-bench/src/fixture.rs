@@ -197,6 +197,16 @@ where
         .call(request)
         .await
         .map_err(Into::into)?;
+    read_to_end(response).await
+}
+
+/// Reads the whole body of `response`; a status other than 200 is an error.
+/// Returns the body's length.
+pub async fn read_to_end<RB>(response: Response<RB>) -> Result<usize, BoxError>
+where
+    RB: Body,
+    RB::Error: Into<BoxError>,
+{
     let status = response.status();
     let body = response.into_body().collect().await.map_err(Into::into)?;
     let len = body.to_bytes().len();

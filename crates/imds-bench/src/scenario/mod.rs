@@ -7,6 +7,7 @@
 //! [`Scenario::ALL`] and [`Scenario::run`].
 
 mod p1_hot_path;
+mod p1_layer_cost;
 mod p2_cold_burst;
 
 use tower::BoxError;
@@ -44,18 +45,25 @@ impl Mode {
 pub enum Scenario {
     /// P1: a read with a cached token, layer vs bare client.
     P1HotPath,
+    /// P1: the layer's own cost per call, over an in-memory inner service.
+    P1LayerCost,
     /// P2: 1,000 concurrent first reads through one fresh layer.
     P2ColdBurst,
 }
 
 impl Scenario {
     /// Every scenario, in the order a full run takes them.
-    pub const ALL: &[Scenario] = &[Scenario::P1HotPath, Scenario::P2ColdBurst];
+    pub const ALL: &[Scenario] = &[
+        Scenario::P1HotPath,
+        Scenario::P1LayerCost,
+        Scenario::P2ColdBurst,
+    ];
 
     /// Runs the scenario; returns the correctness checks that failed.
     pub async fn run(self, mock: &Mock, mode: Mode) -> Result<Vec<String>, BoxError> {
         match self {
             Scenario::P1HotPath => p1_hot_path::run(mock, mode).await,
+            Scenario::P1LayerCost => p1_layer_cost::run(mock, mode).await,
             Scenario::P2ColdBurst => p2_cold_burst::run(mock, mode).await,
         }
     }

@@ -1,7 +1,8 @@
 //! P2, the cold burst: 1,000 concurrent first reads, each through a service
-//! built from a clone of one fresh `ImdsV2Layer`. Single-flight means the
-//! mock sees exactly one token PUT (anything else fails the run). Its time,
-//! from the release of the 1,000 tasks to the last body read, is set beside
+//! built from a clone of one fresh `ImdsV2Layer`, all of them called before
+//! any is driven, so all 1,000 miss the empty cache at once. Single-flight
+//! means the mock sees exactly one token PUT (anything else fails the run).
+//! Its time, from the first call to the last body read, is set beside
 //! the same burst through a layer given the token up front
 //! (`ImdsV2Layer::new().metadata_token(..)`, which never PUTs): the
 //! difference is what waiting for the one PUT costs the burst.
@@ -10,13 +11,10 @@
 //! measure the token machinery rather than 1,000 TCP handshakes, and they
 //! alternate (cold first in even rounds).
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use tokio::{sync::Barrier, task::JoinSet};
-use tower::{BoxError, ServiceBuilder};
+use tokio::task::JoinSet;
+use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_imds::ImdsV2Layer;
 
 use crate::{
@@ -52,7 +50,7 @@ pub async fn run(mock: &Mock, mode: Mode) -> Result<Vec<String>, BoxError> {
     let mut failures = Vec::new();
     let mut cold_puts = Vec::new();
     let (mut cold_times, mut seeded_times) = (Samples::default(), Samples::default());
-    let mut round_ratios = Vec::new();
+    let (mut round_ratios, mut round_extra) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let order = if round.is_multiple_of(2) {
             [Kind::Cold, Kind::Seeded]
@@ -86,12 +84,14 @@ pub async fn run(mock: &Mock, mode: Mode) -> Result<Vec<String>, BoxError> {
         cold_times.push(cold_time);
         seeded_times.push(seeded_time);
         round_ratios.push(measure::ratio(cold_time, seeded_time));
+        round_extra.push((cold_time.as_secs_f64() - seeded_time.as_secs_f64()) * 1e3);
     }
 
     report::heading("P2 cold burst: 1,000 concurrent first reads");
     println!(
-        "{BURST} tasks, each with a service built from a clone of one layer, released \
-         together; time until every body is read. Cold: a fresh ImdsV2Layer::new(). \
+        "{BURST} reads, each through a service built from a clone of one layer, all \
+         called before any is driven, then each driven on its own task; time from the \
+         first call to the last body read. Cold: a fresh ImdsV2Layer::new(). \
          Seeded: ImdsV2Layer::new().metadata_token(token). Warm pool, {rounds} round(s) \
          alternating the order."
     );
@@ -121,8 +121,10 @@ pub async fn run(mock: &Mock, mode: Mode) -> Result<Vec<String>, BoxError> {
     table.print();
     println!();
     println!(
-        "cold/seeded burst time: {} (median of per-round ratios); single-flight: {}",
+        "cold/seeded burst time: {} ({:+.2} ms; medians of per-round ratios and \
+         differences); single-flight: {}",
         report::times(measure::median(&round_ratios)),
+        measure::median(&round_extra),
         if cold_puts.iter().all(|&p| p == 1) {
             "exactly 1 PUT per cold burst"
         } else {
@@ -141,29 +143,29 @@ fn describe_puts(puts: &[u64]) -> String {
     }
 }
 
-/// `BURST` reads released together, each through its own service built from
-/// a clone of `layer` over a clone of `client`; the time from their release
-/// to the last body read.
+/// `BURST` reads through services built from clones of `layer` over clones
+/// of `client`: every one is called (which is when the layer looks in its
+/// cache) before any is polled, so all `BURST` are in flight before a token
+/// exists, and with a fresh layer one leads the fetch and the other 999
+/// wait for it. Then all are driven at once, each on its own task. Timed
+/// from the first call to the last body read.
 async fn burst(
     client: &HttpClient,
     layer: &ImdsV2Layer,
     read: &ReadRequest,
 ) -> Result<Duration, BoxError> {
-    let start_line = Arc::new(Barrier::new(BURST + 1));
-    let mut tasks = JoinSet::new();
+    let start = Instant::now();
+    let mut calls = Vec::with_capacity(BURST);
     for _ in 0..BURST {
         let mut service = ServiceBuilder::new()
             .layer(layer.clone())
             .service(client.clone());
-        let request = read.build();
-        let start_line = start_line.clone();
-        tasks.spawn(async move {
-            start_line.wait().await;
-            fixture::send(&mut service, request).await
-        });
+        calls.push(service.ready().await?.call(read.build()));
     }
-    start_line.wait().await;
-    let start = Instant::now();
+    let mut tasks = JoinSet::new();
+    for call in calls {
+        tasks.spawn(async move { fixture::read_to_end(call.await?).await });
+    }
     while let Some(joined) = tasks.join_next().await {
         joined??;
     }
