@@ -63,7 +63,7 @@ pin_project! {
         // The request itself is under way.
         Call { #[pin] future: F },
         // Failed before anything was sent.
-        Failed { error: Option<Error> },
+        Failed { error: Option<Box<Error>> },
         // Consult the cache (again, after a leading request went away).
         Lookup,
         // Another request is fetching the token.
@@ -71,7 +71,8 @@ pin_project! {
         // This request's token PUT is under way...
         PutSent { #[pin] future: F },
         // ...and its body is being read.
-        PutBody { #[pin] body: Collect<Limited<RB>>, ttl: Duration },
+        // (Boxed: large and cold; inline it would double every future's size.)
+        PutBody { body: Pin<Box<Collect<Limited<RB>>>>, ttl: Duration },
         // Token settled: make the service ready (if the PUT used it) and send.
         Ready,
     }
@@ -102,7 +103,9 @@ where
 {
     pub(crate) fn failed(error: Error) -> Self {
         Self {
-            state: State::Failed { error: Some(error) },
+            state: State::Failed {
+                error: Some(Box::new(error)),
+            },
             cold: None,
             sent: None,
             tokens: None,
@@ -252,7 +255,9 @@ impl<S, B> Cold<S, B> {
         };
         match outcome {
             Ok(acquired) => self.settled(acquired),
-            Err(error) => State::Failed { error: Some(error) },
+            Err(error) => State::Failed {
+                error: Some(Box::new(error)),
+            },
         }
     }
 }
@@ -343,7 +348,9 @@ where
                             let tokens = this.tokens.as_ref().expect("cold path has a cache entry");
                             match tokens.after_failure(error, cold.config.fallback_to_imdsv1) {
                                 Ok(acquired) => cold.settled(acquired),
-                                Err(error) => State::Failed { error: Some(error) },
+                                Err(error) => State::Failed {
+                                    error: Some(Box::new(error)),
+                                },
                             }
                         }
                         // The leading request went away: look again.
@@ -359,11 +366,10 @@ where
                         Poll::Ready(Ok(response)) if response.status() == StatusCode::OK => {
                             match granted_ttl(response.headers()) {
                                 Ok(ttl) => State::PutBody {
-                                    body: Limited::new(
-                                        response.into_body(),
-                                        MetadataToken::MAX_LEN,
-                                    )
-                                    .collect(),
+                                    body: Box::pin(
+                                        Limited::new(response.into_body(), MetadataToken::MAX_LEN)
+                                            .collect(),
+                                    ),
                                     ttl,
                                 },
                                 Err(problem) => {
@@ -391,7 +397,7 @@ where
                     let _entered = cold.span.clone().entered();
                     let endpoint = cold.endpoint().cloned();
                     let endpoint = endpoint.expect("a request reading a PUT leads a flight");
-                    match body.poll(cx) {
+                    match body.as_mut().poll(cx) {
                         Poll::Ready(Ok(collected)) => {
                             match MetadataToken::from_bytes(&collected.to_bytes()) {
                                 Ok(token) => cold.succeed(token, *ttl),

@@ -797,3 +797,13 @@ fn debug_output_hides_the_token() {
     assert!(!debug.contains("super-secret-token"), "{debug}");
     assert!(debug.contains("ttl_seconds: 21600"), "{debug}");
 }
+
+#[test]
+fn the_response_future_stays_small() {
+    // The hot path carries the wrapped future plus a few words; the cold
+    // path's state is boxed. Guard against it growing back by accident.
+    type Future = tower_imds::ResponseFuture<Mock<Req, Res>, Full<Bytes>, Full<Bytes>>;
+    let overhead = std::mem::size_of::<Future>()
+        - std::mem::size_of::<<Mock<Req, Res> as tower::Service<Req>>::Future>();
+    assert!(overhead <= 64, "ResponseFuture adds {overhead} bytes");
+}
