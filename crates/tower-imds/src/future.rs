@@ -333,7 +333,10 @@ where
                     let error = error
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Err(error.into()));
+                    // Unsize the box, rather than `into()` it: that would box
+                    // it again and defeat callers' `downcast::<Error>()`.
+                    let error: BoxError = error;
+                    return Poll::Ready(Err(error));
                 }
                 StateProj::Lookup => {
                     let cold = cold_state(this.cold);
