@@ -48,11 +48,17 @@ use crate::Error;
 ///
 /// Each request gets its own backoff sequence, with its own jitter, so
 /// requests that failed together do not retry in lockstep.
+///
+/// Which transport failures are worth another try depends on the caller:
+/// code that may not run on EC2 wants a refused connection to fail at once.
+/// [`retry_transport_errors_if`](Self::retry_transport_errors_if) narrows
+/// the retried transport errors.
 #[derive(Clone, Debug)]
 pub struct ImdsRetryPolicy {
     max_attempts: u32,
     min_backoff: Duration,
     max_backoff: Duration,
+    transport_filter: Option<TransportErrorFilter>,
     // Per request:
     attempts: u32,
     retried_unauthorized: bool,
@@ -67,6 +73,7 @@ impl ImdsRetryPolicy {
             max_attempts: 4,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(2),
+            transport_filter: None,
             attempts: 1,
             retried_unauthorized: false,
             backoff: None,
@@ -86,6 +93,47 @@ impl ImdsRetryPolicy {
     pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.min_backoff = min;
         self.max_backoff = max.max(min).max(Duration::from_millis(1));
+        self
+    }
+
+    /// Retries a transport failure only when `filter` returns `true` for it.
+    ///
+    /// `filter` sees the errors this policy would otherwise retry for not
+    /// being an HTTP answer: errors of the wrapped service (connection
+    /// refused, reset, timeouts of an inner `tower::timeout` layer, ...) and
+    /// the layer's [`TokenRequestFailed`](Error::TokenRequestFailed) and
+    /// [`TokenRequestTimedOut`](Error::TokenRequestTimedOut). It never sees
+    /// responses (401, 429 and 5xx keep their rules) nor errors that are
+    /// never retried. Walk [`source()`](std::error::Error::source) to find
+    /// the cause of a `TokenRequestFailed`. By default every transport
+    /// failure is retried.
+    ///
+    /// ```
+    /// use std::error::Error as StdError;
+    /// use tower_imds::ImdsRetryPolicy;
+    ///
+    /// /// Whether `error`, or any error it wraps, is a refused connection.
+    /// fn refused(error: &(dyn StdError + 'static)) -> bool {
+    ///     let mut next = Some(error);
+    ///     while let Some(error) = next {
+    ///         if let Some(io) = error.downcast_ref::<std::io::Error>() {
+    ///             if io.kind() == std::io::ErrorKind::ConnectionRefused {
+    ///                 return true;
+    ///             }
+    ///         }
+    ///         next = error.source();
+    ///     }
+    ///     false
+    /// }
+    ///
+    /// // Off EC2 nothing listens at the IMDS address: give up at once.
+    /// let policy = ImdsRetryPolicy::new().retry_transport_errors_if(|error| !refused(error));
+    /// ```
+    pub fn retry_transport_errors_if(
+        mut self,
+        filter: fn(&(dyn std::error::Error + Send + Sync + 'static)) -> bool,
+    ) -> Self {
+        self.transport_filter = Some(filter);
         self
     }
 
@@ -119,15 +167,22 @@ impl Default for ImdsRetryPolicy {
     }
 }
 
+/// Decides whether a transport failure is retried; see
+/// [`ImdsRetryPolicy::retry_transport_errors_if`]. A plain function
+/// pointer, so the policy stays `Clone`, `Debug` and cheap to copy per
+/// request.
+type TransportErrorFilter = fn(&(dyn std::error::Error + Send + Sync + 'static)) -> bool;
+
 /// Whether an error of the IMDS stack is worth another attempt.
-fn is_retryable(error: &BoxError) -> bool {
-    match error.downcast_ref::<Error>() {
-        Some(Error::TokenRequestRefused { status, .. }) => is_retryable_status(*status),
+fn is_retryable(error: &BoxError, transport_filter: Option<TransportErrorFilter>) -> bool {
+    let transport = match error.downcast_ref::<Error>() {
+        Some(Error::TokenRequestRefused { status, .. }) => return is_retryable_status(*status),
         Some(Error::TokenRequestTimedOut { .. } | Error::TokenRequestFailed { .. }) => true,
         Some(Error::InvalidTtl { .. } | Error::InvalidTokenResponse { .. }) => false,
         // Transport errors and timeouts of the wrapped stack.
         None => true,
-    }
+    };
+    transport && transport_filter.is_none_or(|filter| filter(&**error))
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {
@@ -156,7 +211,7 @@ where
             }
             Ok(response) if is_retryable_status(response.status()) => self.back_off(),
             Ok(_) => None,
-            Err(error) if is_retryable(error) => self.back_off(),
+            Err(error) if is_retryable(error, self.transport_filter) => self.back_off(),
             Err(_) => None,
         }
     }
@@ -250,6 +305,55 @@ mod tests {
         assert!(decide(
             &mut ImdsRetryPolicy::new(),
             Err("connection reset".into())
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transport_filter_narrows_transport_errors_only() {
+        fn not_refused(error: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+            let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+            while let Some(error) = next {
+                if error.to_string() == "refused" {
+                    return false;
+                }
+                next = error.source();
+            }
+            true
+        }
+        let policy = || ImdsRetryPolicy::new().retry_transport_errors_if(not_refused);
+        let endpoint = crate::TokenEndpoint::of(&http::Uri::from_static("http://127.0.0.1:1/"));
+
+        // Refused, directly or as the cause of a failed token request: final.
+        assert!(!decide(&mut policy(), Err("refused".into())));
+        let failed_put = |source: &str| -> BoxError {
+            Box::new(Error::TokenRequestFailed {
+                endpoint: endpoint.clone(),
+                source: std::sync::Arc::from(BoxError::from(source)),
+            })
+        };
+        assert!(!decide(&mut policy(), Err(failed_put("refused"))));
+        // Other transport errors are still retried.
+        assert!(decide(&mut policy(), Err("reset".into())));
+        assert!(decide(&mut policy(), Err(failed_put("reset"))));
+        // Statuses keep their rules, whatever the filter says.
+        assert!(decide(&mut policy(), Ok(503)));
+        assert!(decide(&mut policy(), Ok(401)));
+        let refused_503: BoxError = Box::new(Error::TokenRequestRefused {
+            endpoint: endpoint.clone(),
+            status: StatusCode::SERVICE_UNAVAILABLE,
+        });
+        let rejecting_all = ImdsRetryPolicy::new().retry_transport_errors_if(|_| false);
+        assert!(decide(&mut rejecting_all.clone(), Err(refused_503)));
+        let timed_out: BoxError = Box::new(Error::TokenRequestTimedOut {
+            endpoint,
+            timeout: Duration::from_secs(1),
+        });
+        assert!(!decide(&mut rejecting_all.clone(), Err(timed_out)));
+        // Never-retried errors stay final.
+        let always = ImdsRetryPolicy::new().retry_transport_errors_if(|_| true);
+        assert!(!decide(
+            &mut always.clone(),
+            Err(Box::new(Error::InvalidTtl { ttl_seconds: 0 }))
         ));
     }
 
