@@ -80,6 +80,16 @@ pub enum Error {
         reason: ResponseError,
     },
 
+    /// The path asked for cannot be sent: it is not a valid URI path, or it
+    /// has a query or fragment.
+    #[error("invalid IMDS path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path, as given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
     /// No IAM role is attached to the instance, or the configured role is not
     /// the attached one.
     #[error("{}", NoRole(.role.as_deref()))]
@@ -105,6 +115,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether this error says IMDS is not there to answer: disabled by
+    /// configuration, unreachable, or silent until the timeout. Credential
+    /// chains move on to their next provider on these.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Disabled(_) | Self::Unreachable { .. } | Self::Timeout { .. }
+        )
+    }
+
     /// An [`Error::Unreachable`] from a transport error.
     pub fn unreachable(endpoint: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Self::Unreachable {
@@ -150,6 +170,19 @@ pub enum ResponseError {
     /// A required field of a JSON document is missing.
     #[error("the field {0} is missing")]
     MissingField(&'static str),
+    /// A tree walk went deeper than the client allows (a listing that
+    /// contains itself, or a misbehaving endpoint).
+    #[error("the tree is deeper than {limit} levels")]
+    TooDeep {
+        /// The limit, in levels below the walked path.
+        limit: usize,
+    },
+    /// A tree walk found more entries than the client allows.
+    #[error("the tree has more than {limit} entries")]
+    TooManyEntries {
+        /// The limit.
+        limit: usize,
+    },
     /// A field has an invalid value.
     #[error("the field {field} is invalid: {reason}")]
     InvalidField {

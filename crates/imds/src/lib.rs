@@ -30,7 +30,11 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "aws-sdk")]
+pub mod aws_sdk;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod credentials;
@@ -40,6 +44,7 @@ pub mod error;
 pub mod listing;
 pub mod profile;
 
+pub use crate::client::{Client, ClientBuilder, Mode};
 pub use crate::credentials::{Credentials, CredentialsProvider, MetadataSource};
 pub use crate::env::Env;
 pub use crate::error::Error;

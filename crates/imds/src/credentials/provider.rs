@@ -368,12 +368,16 @@ impl<S: MetadataSource> CredentialsProviderBuilder<S> {
         self
     }
 
-    /// The provider.
+    /// The provider. Without a [`role_name`](Self::role_name), the source's
+    /// [`MetadataSource::role_name`] is used, else the role is discovered.
     pub fn build(self) -> CredentialsProvider<S> {
+        let role_name = self
+            .role_name
+            .or_else(|| self.source.role_name().map(str::to_owned));
         CredentialsProvider {
             inner: Arc::new(Inner {
                 source: self.source,
-                fetcher: Fetcher::new(self.role_name),
+                fetcher: Fetcher::new(role_name),
                 clock: self.clock,
                 timing: self.timing,
                 state: Mutex::new(State::default()),

@@ -1,0 +1,349 @@
+//! [`ClientBuilder`]: settings in code, resolved with the environment and
+//! the config file into a [`Client`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use tower::{BoxError, Service};
+use tower_imds::header::MAX_TTL_SECONDS;
+use tower_imds::{ImdsRetryPolicy, ImdsV2Layer, MetadataToken};
+
+use super::endpoint::Endpoints;
+use super::stack::{self, HttpService, RequestBody};
+use super::{Client, Enabled, Inner, State};
+use crate::config::{self, ConfigError, EndpointMode, Overrides, Resolved, Source};
+use crate::env::Env;
+use crate::error::Error;
+
+/// The largest response body accepted by default: 1 MiB. IMDS values are
+/// small; user-data is at most 16 KiB.
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 1024 * 1024;
+/// How many requests a [`walk`](Client::walk) or [`tags`](Client::tags)
+/// keeps in flight by default.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// In auto endpoint mode, how long the IPv4 endpoint has to itself before
+/// the IPv6 endpoint is tried as well (RFC 8305's "connection attempt
+/// delay").
+pub const DEFAULT_RACE_DELAY: Duration = Duration::from_millis(250);
+/// The token lifetime asked for by default: 21600 s (6 h), the longest.
+pub const DEFAULT_TTL_SECONDS: u32 = MAX_TTL_SECONDS;
+
+/// How hard the client tries to reach IMDS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// For code that may not run on EC2 (the default): a connection that
+    /// cannot be made, and a token request that gets no HTTP answer, are
+    /// final at once, so that off EC2 a call fails after one attempt.
+    /// IMDS's own answers that mean "try again" (429, 5xx) and reads that
+    /// time out after a token was issued are still retried.
+    #[default]
+    Probe,
+    /// For services that must run on EC2: every transport failure,
+    /// connection failures included, is retried with backoff, up to the
+    /// configured attempts.
+    Expected,
+}
+
+/// Builds a [`Client`]. Every setting is optional; see
+/// [`config`](crate::config) for the environment variables and profile
+/// keys each one overrides.
+///
+/// ```
+/// use std::time::Duration;
+/// use imds::{Client, Mode, Env};
+///
+/// let client = Client::builder()
+///     .endpoint("http://127.0.0.1:1338")
+///     .timeout(Duration::from_millis(500))
+///     .attempts(2)
+///     .mode(Mode::Expected)
+///     .env(Env::from_map([("AWS_EC2_METADATA_V1_DISABLED", "true")]))
+///     .build()?;
+/// assert!(client.settings().unwrap().v1_disabled.value);
+/// # Ok::<(), imds::Error>(())
+/// ```
+#[must_use]
+pub struct ClientBuilder {
+    overrides: Overrides,
+    env: Env,
+    ttl_seconds: u32,
+    fallback_to_imdsv1: bool,
+    mode: Mode,
+    backoff: Option<(Duration, Duration)>,
+    max_response_size: usize,
+    concurrency: usize,
+    race_delay: Duration,
+    metadata_token: Option<MetadataToken>,
+    http_service: Option<Box<dyn FnOnce(Wrap) -> HttpService + Send>>,
+}
+
+/// What the stack around a custom inner service is built from.
+pub(crate) struct Wrap {
+    layer: ImdsV2Layer,
+    policy: ImdsRetryPolicy,
+    timeout: Duration,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            overrides: Overrides::default(),
+            env: Env::process(),
+            ttl_seconds: DEFAULT_TTL_SECONDS,
+            fallback_to_imdsv1: false,
+            mode: Mode::default(),
+            backoff: None,
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
+            race_delay: DEFAULT_RACE_DELAY,
+            metadata_token: None,
+            http_service: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("overrides", &self.overrides)
+            .field("env", &self.env)
+            .field("ttl_seconds", &self.ttl_seconds)
+            .field("fallback_to_imdsv1", &self.fallback_to_imdsv1)
+            .field("mode", &self.mode)
+            .field("max_response_size", &self.max_response_size)
+            .field("concurrency", &self.concurrency)
+            .field("race_delay", &self.race_delay)
+            .field("metadata_token", &self.metadata_token)
+            .field("http_service", &self.http_service.as_ref().map(|_| ".."))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Sends every request to `endpoint` (`http://HOST[:PORT]`), whatever
+    /// the endpoint mode. Validated by [`build`](Self::build).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.overrides.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The endpoint mode: IPv4 (`http://169.254.169.254`), IPv6
+    /// (`http://[fd00:ec2::254]`) or auto (race both, keep the winner).
+    pub fn endpoint_mode(mut self, mode: EndpointMode) -> Self {
+        self.overrides.endpoint_mode = Some(mode);
+        self
+    }
+
+    /// Replaces the IPv4 address of the IPv4 and auto modes (tests point it
+    /// at `http://127.0.0.1:PORT`).
+    pub fn ipv4_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.overrides.ipv4_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Replaces the IPv6 address of the IPv6 and auto modes (tests point it
+    /// at `http://[::1]:PORT`).
+    pub fn ipv6_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.overrides.ipv6_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Disables IMDS (every call fails with [`Error::Disabled`] without any
+    /// I/O), or with `false` enables it whatever `AWS_EC2_METADATA_DISABLED`
+    /// says.
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.overrides.disabled = Some(disabled);
+        self
+    }
+
+    /// Forbids (or, with `false`, allows) falling back to IMDSv1, overriding
+    /// `AWS_EC2_METADATA_V1_DISABLED`.
+    pub fn imdsv1_disabled(mut self, disabled: bool) -> Self {
+        self.overrides.v1_disabled = Some(disabled);
+        self
+    }
+
+    /// Opts in to IMDSv1 when the token endpoint is unavailable (see
+    /// [`ImdsV2Layer::fallback_to_imdsv1`]). Default `false`. The IMDSv1
+    /// disabled setting, from wherever it comes, wins over this.
+    pub fn fallback_to_imdsv1(mut self, fallback: bool) -> Self {
+        self.fallback_to_imdsv1 = fallback;
+        self
+    }
+
+    /// The timeout of each attempt (connect, then the answer), of the token
+    /// request and of reading a body. Default 1 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.timeout = Some(timeout);
+        self
+    }
+
+    /// Attempts per request, the first included. Default 4.
+    pub fn attempts(mut self, attempts: u32) -> Self {
+        self.overrides.attempts = Some(attempts);
+        self
+    }
+
+    /// [`Mode::Probe`] (default) or [`Mode::Expected`].
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The backoff between attempts: from `min`, doubling up to `max`, plus
+    /// jitter. Default 100 ms to 2 s.
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff = Some((min, max));
+        self
+    }
+
+    /// The token lifetime to ask for, `1..=21600` seconds. Default 21600.
+    pub fn ttl_seconds(mut self, ttl_seconds: u32) -> Self {
+        self.ttl_seconds = ttl_seconds;
+        self
+    }
+
+    /// Sends this token and never asks for one.
+    pub fn metadata_token(mut self, token: MetadataToken) -> Self {
+        self.metadata_token = Some(token);
+        self
+    }
+
+    /// Reads settings from `env` instead of the process environment.
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Reads this profile of the config file instead of `AWS_PROFILE`'s.
+    pub fn profile(mut self, profile: impl Into<String>) -> Self {
+        self.overrides.profile = Some(profile.into());
+        self
+    }
+
+    /// The IAM role whose credentials the
+    /// [`credentials_provider`](Client::credentials_provider) fetches,
+    /// instead of discovering it.
+    pub fn role_name(mut self, role_name: impl Into<String>) -> Self {
+        self.overrides.role_name = Some(role_name.into());
+        self
+    }
+
+    /// The largest response body accepted; larger ones fail with
+    /// [`ResponseError::TooLarge`](crate::error::ResponseError::TooLarge).
+    /// Default 1 MiB.
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes;
+        self
+    }
+
+    /// How many requests [`walk`](Client::walk) and [`tags`](Client::tags)
+    /// keep in flight (at least 1). Default 16.
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.concurrency = requests.max(1);
+        self
+    }
+
+    /// In auto endpoint mode, how long the IPv4 endpoint has to itself
+    /// before IPv6 is raced against it. Default 250 ms.
+    pub fn race_delay(mut self, delay: Duration) -> Self {
+        self.race_delay = delay;
+        self
+    }
+
+    /// Sends requests through `service` instead of the default hyper-util
+    /// client. The client still wraps it in its retry, token and timeout
+    /// layers; connect timeouts, proxies and TLS are then `service`'s
+    /// business. Requests carry absolute URIs (`http://HOST/latest/...`).
+    pub fn http_service<S, RB>(mut self, service: S) -> Self
+    where
+        S: Service<Request<RequestBody>, Response = Response<RB>> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        RB: Body<Data = Bytes> + Send + 'static,
+        RB::Error: Into<BoxError>,
+    {
+        self.http_service = Some(Box::new(move |wrap: Wrap| {
+            stack::wrap(service, wrap.layer, wrap.policy, wrap.timeout)
+        }));
+        self
+    }
+
+    /// Resolves the settings and builds the client. No request is sent.
+    ///
+    /// Fails with [`Error::Config`] when a setting is invalid, naming it and
+    /// where it came from. When IMDS is disabled, the client is built and
+    /// fails every call with [`Error::Disabled`].
+    pub fn build(self) -> Result<Client, Error> {
+        let resolved = config::resolve(&self.overrides, &self.env)?;
+        let settings = match &resolved {
+            Resolved::Disabled(source) => {
+                return Ok(Client {
+                    inner: Arc::new(Inner {
+                        state: State::Disabled(source.clone()),
+                        resolved,
+                    }),
+                });
+            }
+            Resolved::Enabled(settings) => settings,
+        };
+        if !(1..=MAX_TTL_SECONDS).contains(&self.ttl_seconds) {
+            return Err(ConfigError::invalid(
+                "IMDS token TTL",
+                self.ttl_seconds.to_string(),
+                Source::Builder,
+                format!("expected 1 to {MAX_TTL_SECONDS} seconds"),
+            )
+            .into());
+        }
+        let timeout = settings.timeout.value;
+        let fallback = self.fallback_to_imdsv1 && !settings.v1_disabled.value;
+        let mut layer = ImdsV2Layer::new()
+            .ttl_seconds(self.ttl_seconds)
+            .token_timeout(timeout)
+            .fallback_to_imdsv1(fallback);
+        if let Some(token) = self.metadata_token {
+            layer = layer.metadata_token(token);
+        }
+        let mut policy = ImdsRetryPolicy::new().max_attempts(settings.attempts.value);
+        if let Some((min, max)) = self.backoff {
+            policy = policy.backoff(min, max);
+        }
+        if self.mode == Mode::Probe {
+            policy = policy.retry_transport_errors_if(stack::retry_in_probe_mode);
+        }
+        let wrap = Wrap {
+            layer: layer.clone(),
+            policy,
+            timeout,
+        };
+        let service = match self.http_service {
+            Some(make) => make(wrap),
+            None => stack::wrap(
+                stack::default_http_client(timeout),
+                wrap.layer,
+                wrap.policy,
+                wrap.timeout,
+            ),
+        };
+        let enabled = Enabled {
+            service,
+            layer,
+            endpoints: Endpoints::new(&settings.endpoint.value, self.race_delay),
+            settings: settings.clone(),
+            mode: self.mode,
+            max_response_size: self.max_response_size,
+            concurrency: self.concurrency,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                state: State::Enabled(Box::new(enabled)),
+                resolved,
+            }),
+        })
+    }
+}

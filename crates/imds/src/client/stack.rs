@@ -1,0 +1,281 @@
+//! The tower stack under the client, and its errors turned into [`Error`].
+//!
+//! ```text
+//! Retry(ImdsRetryPolicy) → ImdsV2Layer → Timeout(per attempt) → HTTP client
+//! ```
+//!
+//! - **Retry outside the token layer**: every attempt asks the layer for a
+//!   token, so the attempt after a 401 carries the fresh token the layer
+//!   fetched, and a failed token request is retried like a failed read.
+//! - **Timeout inside the token layer**: the layer sends its token `PUT`
+//!   through the service it wraps, so the same per-attempt deadline bounds
+//!   the `PUT` and each read, and a timed-out attempt is a retryable error
+//!   for the policy. An overall deadline outside the layer would instead cut
+//!   a token fetch that other requests are waiting on.
+//! - **HTTP client**: hyper-util's legacy client over a plain
+//!   `HttpConnector` (no proxy: a proxy would answer with its own host's
+//!   metadata; no TLS), `TCP_NODELAY`, and a connect timeout.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tower::retry::RetryLayer;
+use tower::timeout::TimeoutLayer;
+use tower::timeout::error::Elapsed;
+use tower::util::BoxCloneSyncService;
+use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
+use tower_imds::header::TOKEN_PATH;
+use tower_imds::{ImdsRetryPolicy, ImdsV2Layer};
+
+use crate::config::{ConfigError, Source};
+use crate::error::{Error, ResponseError};
+
+/// The body of every request the client sends: IMDS requests have none.
+pub type RequestBody = Empty<Bytes>;
+
+/// Response bodies, boxed so that any inner service fits.
+pub(crate) type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// The whole stack, boxed.
+pub(crate) type HttpService =
+    BoxCloneSyncService<Request<RequestBody>, Response<ResponseBody>, BoxError>;
+
+/// The inner service the default stack uses: hyper-util's client over a
+/// plain HTTP connector.
+pub(crate) fn default_http_client(
+    connect_timeout: Duration,
+) -> HyperClient<HttpConnector, RequestBody> {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(connect_timeout));
+    connector.set_nodelay(true);
+    connector.enforce_http(true);
+    HyperClient::builder(TokioExecutor::new()).build(connector)
+}
+
+/// `inner` wrapped in the retry, token and timeout layers.
+pub(crate) fn wrap<S, RB>(
+    inner: S,
+    layer: ImdsV2Layer,
+    policy: ImdsRetryPolicy,
+    attempt_timeout: Duration,
+) -> HttpService
+where
+    S: Service<Request<RequestBody>, Response = Response<RB>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    RB: Body<Data = Bytes> + Send + 'static,
+    RB::Error: Into<BoxError>,
+{
+    let inner = inner
+        .map_response(|response: Response<RB>| {
+            response.map(|body| body.map_err(Into::into).boxed_unsync())
+        })
+        .map_err(Into::<BoxError>::into);
+    let stack = ServiceBuilder::new()
+        .layer(RetryLayer::new(policy))
+        .layer(layer)
+        .layer(TimeoutLayer::new(attempt_timeout))
+        .service(inner);
+    BoxCloneSyncService::new(stack)
+}
+
+/// The retry filter of probe mode: failures that suggest IMDS is not there
+/// at all are final. Those are a connection that could not be made, and a
+/// token request that got no HTTP answer (no connection, reset, or
+/// silence: off EC2, or the hop limit in a container). A read that times
+/// out or is reset after IMDS issued a token is still retried.
+pub(crate) fn retry_in_probe_mode(error: &(dyn StdError + Send + Sync + 'static)) -> bool {
+    if let Some(
+        tower_imds::Error::TokenRequestFailed { .. }
+        | tower_imds::Error::TokenRequestTimedOut { .. },
+    ) = error.downcast_ref::<tower_imds::Error>()
+    {
+        return false;
+    }
+    !is_connect_error(error)
+}
+
+/// `error` and the errors it wraps, outermost first.
+///
+/// The cause of a `TokenRequestFailed` is read from its field: it is an
+/// `Arc<dyn Error>`, and `Arc`'s own `Error::source` skips the error it
+/// holds, so `source()` alone would never show it.
+fn chain<'a>(
+    error: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(error), |&error| {
+        match error.downcast_ref::<tower_imds::Error>() {
+            Some(tower_imds::Error::TokenRequestFailed { source, .. }) => {
+                Some(&**source as &(dyn StdError + 'static))
+            }
+            _ => error.source(),
+        }
+    })
+}
+
+/// Whether a connection could not be made.
+pub(crate) fn is_connect_error(error: &(dyn StdError + 'static)) -> bool {
+    chain(error).any(|error| {
+        if let Some(client) = error.downcast_ref::<hyper_util::client::legacy::Error>() {
+            return client.is_connect();
+        }
+        error.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            use std::io::ErrorKind::*;
+            matches!(
+                io.kind(),
+                ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable
+            )
+        })
+    })
+}
+
+/// Whether something gave up waiting.
+fn is_timeout(error: &(dyn StdError + 'static)) -> bool {
+    chain(error).any(|error| {
+        error.is::<Elapsed>()
+            || error
+                .downcast_ref::<tower_imds::Error>()
+                .is_some_and(|error| {
+                    matches!(error, tower_imds::Error::TokenRequestTimedOut { .. })
+                })
+            || error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+    })
+}
+
+/// What the client reports for a failure of the stack.
+///
+/// `timeout` is the per-attempt timeout, reported for deadlines that ran
+/// out. Nothing here can hold a secret: the layer's errors never hold the
+/// token, and transport errors hold no bodies.
+pub(crate) fn map_error(error: BoxError, endpoint: &str, timeout: Duration) -> Error {
+    if let Some(layer_error) = error.downcast_ref::<tower_imds::Error>() {
+        match layer_error {
+            tower_imds::Error::TokenRequestRefused { status, .. } => {
+                return Error::Status {
+                    status: *status,
+                    path: TOKEN_PATH.to_owned(),
+                };
+            }
+            tower_imds::Error::InvalidTokenResponse { problem, .. } => {
+                return Error::bad_response(
+                    TOKEN_PATH,
+                    ResponseError::InvalidField {
+                        field: "session token",
+                        reason: problem.to_string(),
+                    },
+                );
+            }
+            tower_imds::Error::InvalidTtl { ttl_seconds } => {
+                return Error::Config(ConfigError::invalid(
+                    "IMDS token TTL",
+                    ttl_seconds.to_string(),
+                    Source::Builder,
+                    "expected 1 to 21600 seconds".into(),
+                ));
+            }
+            tower_imds::Error::TokenRequestTimedOut { timeout, .. } => {
+                let after = *timeout;
+                return Error::timeout(endpoint, after, Some(error));
+            }
+            _ => {}
+        }
+    }
+    if is_timeout(&*error) {
+        Error::timeout(endpoint, timeout, Some(error))
+    } else {
+        Error::unreachable(endpoint, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+    use std::sync::Arc;
+    use tower_imds::TokenEndpoint;
+
+    fn endpoint() -> TokenEndpoint {
+        TokenEndpoint::of(&http::Uri::from_static("http://127.0.0.1:1/"))
+    }
+
+    #[test]
+    fn layer_errors_map_to_what_a_caller_can_act_on() {
+        let timeout = Duration::from_secs(1);
+        let refused: BoxError = Box::new(tower_imds::Error::TokenRequestRefused {
+            endpoint: endpoint(),
+            status: StatusCode::FORBIDDEN,
+        });
+        assert!(matches!(
+            map_error(refused, "e", timeout),
+            Error::Status { status: StatusCode::FORBIDDEN, path } if path == TOKEN_PATH
+        ));
+        let silent: BoxError = Box::new(tower_imds::Error::TokenRequestTimedOut {
+            endpoint: endpoint(),
+            timeout: Duration::from_millis(300),
+        });
+        let error = map_error(silent, "http://e", timeout);
+        assert!(
+            matches!(&error, Error::Timeout { after, .. } if *after == Duration::from_millis(300))
+        );
+        assert!(
+            error.to_string().contains("HttpPutResponseHopLimit"),
+            "{error}"
+        );
+        let failed: BoxError = Box::new(tower_imds::Error::TokenRequestFailed {
+            endpoint: endpoint(),
+            source: Arc::new(Elapsed::new()),
+        });
+        assert!(matches!(
+            map_error(failed, "e", timeout),
+            Error::Timeout { .. }
+        ));
+        let failed: BoxError = Box::new(tower_imds::Error::TokenRequestFailed {
+            endpoint: endpoint(),
+            source: Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        });
+        assert!(matches!(
+            map_error(failed, "e", timeout),
+            Error::Unreachable { .. }
+        ));
+        let ttl: BoxError = Box::new(tower_imds::Error::InvalidTtl { ttl_seconds: 0 });
+        assert!(matches!(map_error(ttl, "e", timeout), Error::Config(_)));
+        assert!(matches!(
+            map_error(Box::new(Elapsed::new()), "e", timeout),
+            Error::Timeout { after, .. } if after == timeout
+        ));
+        assert!(matches!(
+            map_error("reset".into(), "e", timeout),
+            Error::Unreachable { .. }
+        ));
+    }
+
+    #[test]
+    fn probe_mode_gives_up_on_absent_imds_only() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(!retry_in_probe_mode(&refused));
+        let failed_put = tower_imds::Error::TokenRequestFailed {
+            endpoint: endpoint(),
+            source: Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        };
+        assert!(!retry_in_probe_mode(&failed_put));
+        let silent_put = tower_imds::Error::TokenRequestTimedOut {
+            endpoint: endpoint(),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(!retry_in_probe_mode(&silent_put));
+        // IMDS is there: a slow or reset read is retried.
+        assert!(retry_in_probe_mode(&Elapsed::new()));
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(retry_in_probe_mode(&reset));
+    }
+}

@@ -1,0 +1,345 @@
+//! [`Client::walk`]: a whole tree, or a subtree, as one JSON value.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde_json::{Map, Value};
+
+use super::{Client, Enabled, path};
+use crate::document;
+use crate::error::{Error, ResponseError};
+use crate::listing;
+
+/// How many levels below the walked path a walk descends at most.
+pub const MAX_WALK_DEPTH: usize = 16;
+/// How many entries a walk fetches at most.
+pub const MAX_WALK_ENTRIES: usize = 10_000;
+
+/// Leaves holding JSON, relative to the version (`/latest/`); a trailing
+/// `/` matches every leaf below.
+const JSON_LEAVES: &[&str] = &[
+    "dynamic/instance-identity/document",
+    "meta-data/events/",
+    "meta-data/iam/info",
+    "meta-data/iam/security-credentials/",
+    "meta-data/identity-credentials/ec2/info",
+    "meta-data/identity-credentials/ec2/security-credentials/",
+    "meta-data/spot/instance-action",
+];
+
+/// What a path of the walk is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `/latest/` (or another version): its listing names the categories
+    /// without a trailing `/`.
+    Version,
+    /// A directory listing.
+    Dir,
+    /// `meta-data/public-keys/`, listed as `INDEX=NAME`.
+    PublicKeys,
+    /// A value.
+    Leaf,
+}
+
+/// One path to fetch, and where its value goes in the result.
+#[derive(Debug)]
+struct Node {
+    path: String,
+    keys: Vec<String>,
+    kind: Kind,
+}
+
+impl Client {
+    /// Everything under `prefix`, fetched concurrently (at most
+    /// [`concurrency`](super::ClientBuilder::concurrency) requests in
+    /// flight), as one JSON value; `None` when `prefix` is absent (404).
+    ///
+    /// `prefix` is a path as for [`get`](Self::get): `""` (or `/latest/`)
+    /// walks the whole tree, `meta-data/placement/` a subtree; a path
+    /// without a trailing `/` is a single leaf.
+    ///
+    /// - A directory is an object keyed by its entries as listed (without
+    ///   the trailing `/`). `meta-data/public-keys/`, listed as
+    ///   `0=my-key`, is keyed by index (`"0"`), the segment of the path.
+    /// - A leaf known to hold JSON (the identity document, `iam/info`, the
+    ///   role credentials, `events/...`, `spot/instance-action`,
+    ///   `identity-credentials/ec2/...`) is parsed; if it does not parse,
+    ///   and for every other leaf, the value is a string (invalid UTF-8
+    ///   replaced by U+FFFD).
+    /// - `user-data` is left out: it is arbitrary bytes, often secret; read
+    ///   it with [`user_data`](Self::user_data).
+    /// - **The role credentials are included**, secrets and all, at
+    ///   `meta-data/iam/security-credentials/ROLE`: they are part of the
+    ///   tree. Remove them before printing or logging the value.
+    /// - An entry that vanishes between its listing and its fetch (404) is
+    ///   left out; any other failure fails the walk. A tree deeper than
+    ///   [`MAX_WALK_DEPTH`] or larger than [`MAX_WALK_ENTRIES`] fails with
+    ///   [`Error::BadResponse`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = imds_mock::MockImds::start_default().await?;
+    /// let client = imds::Client::builder().endpoint(mock.base_url()).build()?;
+    /// let tree = client.walk("").await?.unwrap();
+    /// assert_eq!(tree["meta-data"]["placement"]["region"], "us-east-1");
+    /// assert_eq!(tree["dynamic"]["instance-identity"]["document"]["region"], "us-east-1");
+    /// assert!(tree.get("user-data").is_none());
+    ///
+    /// let placement = client.walk("meta-data/placement/").await?.unwrap();
+    /// assert_eq!(placement["availability-zone"], "us-east-1a");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn walk(&self, prefix: &str) -> Result<Option<Value>, Error> {
+        let enabled = self.enabled()?;
+        let start = path::absolute(prefix)?;
+        let kind = kind_of(&start);
+        walk(
+            enabled,
+            Node {
+                path: start,
+                keys: Vec::new(),
+                kind,
+            },
+        )
+        .await
+    }
+}
+
+/// What the walk's starting path is.
+fn kind_of(path: &str) -> Kind {
+    if path.ends_with("meta-data/public-keys/") {
+        Kind::PublicKeys
+    } else if path.len() > 2 && path.ends_with('/') && path.matches('/').count() == 2 {
+        Kind::Version
+    } else if path.ends_with('/') {
+        Kind::Dir
+    } else {
+        Kind::Leaf
+    }
+}
+
+async fn fetch(enabled: &Enabled, node: Node) -> Result<(Node, Option<Bytes>), Error> {
+    let body = enabled.fetch(&node.path).await?;
+    Ok((node, body))
+}
+
+async fn walk(enabled: &Enabled, start: Node) -> Result<Option<Value>, Error> {
+    let mut tree: Option<Value> = None;
+    let mut queue = VecDeque::from([start]);
+    let mut in_flight = FuturesUnordered::new();
+    let mut entries = 0usize;
+    loop {
+        while in_flight.len() < enabled.concurrency {
+            let Some(node) = queue.pop_front() else { break };
+            in_flight.push(fetch(enabled, node));
+        }
+        let Some(result) = in_flight.next().await else {
+            break;
+        };
+        let (node, body) = result?;
+        let Some(body) = body else { continue };
+        if node.kind == Kind::Leaf {
+            insert(&mut tree, &node.keys, leaf_value(&node.path, &body));
+            continue;
+        }
+        insert(&mut tree, &node.keys, Value::Object(Map::new()));
+        let text = document::parse_text(&node.path, &body)?;
+        for child in children(&node, text) {
+            entries += 1;
+            if entries > MAX_WALK_ENTRIES {
+                let reason = ResponseError::TooManyEntries {
+                    limit: MAX_WALK_ENTRIES,
+                };
+                return Err(Error::bad_response(node.path, reason));
+            }
+            if child.keys.len() > MAX_WALK_DEPTH {
+                let reason = ResponseError::TooDeep {
+                    limit: MAX_WALK_DEPTH,
+                };
+                return Err(Error::bad_response(node.path, reason));
+            }
+            queue.push_back(child);
+        }
+    }
+    Ok(tree)
+}
+
+/// The entries of a listing, as nodes to fetch. Entries that cannot be a
+/// path segment are skipped.
+fn children(parent: &Node, listing_text: &str) -> Vec<Node> {
+    let child = |name: &str, dir: bool| {
+        let segment = path::segment(name)?;
+        let mut keys = parent.keys.clone();
+        keys.push(name.to_owned());
+        let (path, kind) = if dir {
+            let path = format!("{}{segment}/", parent.path);
+            let kind = if path.ends_with("meta-data/public-keys/") {
+                Kind::PublicKeys
+            } else {
+                Kind::Dir
+            };
+            (path, kind)
+        } else {
+            (format!("{}{segment}", parent.path), Kind::Leaf)
+        };
+        Some(Node { path, keys, kind })
+    };
+    match parent.kind {
+        Kind::PublicKeys => listing::parse_public_keys(listing_text)
+            .iter()
+            .filter_map(|key| child(&key.index, true))
+            .collect(),
+        Kind::Version => listing::parse(listing_text)
+            .iter()
+            // Categories are listed without their `/`; user-data is bytes.
+            .filter(|entry| entry.name() != "user-data")
+            .filter_map(|entry| child(entry.name(), true))
+            .collect(),
+        Kind::Dir => listing::parse(listing_text)
+            .iter()
+            .filter_map(|entry| child(entry.name(), entry.is_dir()))
+            .collect(),
+        Kind::Leaf => Vec::new(),
+    }
+}
+
+/// Puts `value` at `keys` in `tree`. Parents are inserted before their
+/// children are fetched, so they exist; if one does not (a listing that
+/// names a key twice, as a leaf and a directory), the value is dropped.
+fn insert(tree: &mut Option<Value>, keys: &[String], value: Value) {
+    let Some((last, parents)) = keys.split_last() else {
+        *tree = Some(value);
+        return;
+    };
+    let mut current = match tree {
+        Some(Value::Object(map)) => map,
+        _ => return,
+    };
+    for key in parents {
+        current = match current.get_mut(key) {
+            Some(Value::Object(map)) => map,
+            _ => return,
+        };
+    }
+    current.insert(last.clone(), value);
+}
+
+/// A leaf's value: parsed JSON where the format is known to be JSON, else
+/// text.
+fn leaf_value(path: &str, body: &[u8]) -> Value {
+    // Relative to the version: `/latest/meta-data/x` -> `meta-data/x`.
+    let relative = path
+        .strip_prefix('/')
+        .and_then(|rest| rest.split_once('/'))
+        .map_or(path, |(_, relative)| relative);
+    let is_json = JSON_LEAVES
+        .iter()
+        .any(|known| match known.strip_suffix('/') {
+            Some(dir) => relative
+                .strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1),
+            None => relative == *known,
+        });
+    if is_json && let Ok(value) = serde_json::from_slice(body) {
+        return value;
+    }
+    Value::String(String::from_utf8_lossy(body).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn start_kinds() {
+        assert_eq!(kind_of("/latest/"), Kind::Version);
+        assert_eq!(kind_of("/2021-07-15/"), Kind::Version);
+        assert_eq!(kind_of("/"), Kind::Dir);
+        assert_eq!(kind_of("/latest/meta-data/"), Kind::Dir);
+        assert_eq!(kind_of("/latest/meta-data/public-keys/"), Kind::PublicKeys);
+        assert_eq!(kind_of("/latest/meta-data/ami-id"), Kind::Leaf);
+    }
+
+    #[test]
+    fn json_leaves_are_parsed_and_others_are_text() {
+        let doc = br#"{"region": "r"}"#;
+        assert_eq!(
+            leaf_value("/latest/dynamic/instance-identity/document", doc),
+            json!({"region": "r"})
+        );
+        assert_eq!(
+            leaf_value("/latest/meta-data/iam/security-credentials/role", doc),
+            json!({"region": "r"})
+        );
+        assert_eq!(
+            leaf_value("/latest/meta-data/events/maintenance/scheduled", b"[]"),
+            json!([])
+        );
+        // A tag that looks like JSON stays text.
+        assert_eq!(
+            leaf_value("/latest/meta-data/tags/instance/Doc", doc),
+            json!(r#"{"region": "r"}"#)
+        );
+        // A known-JSON leaf that is not JSON stays text.
+        assert_eq!(
+            leaf_value("/latest/meta-data/iam/info", b"oops"),
+            json!("oops")
+        );
+        assert_eq!(
+            leaf_value("/latest/meta-data/ami-id", b"\xffx"),
+            json!("\u{fffd}x")
+        );
+    }
+
+    #[test]
+    fn children_of_each_kind() {
+        let node = |path: &str, kind| Node {
+            path: path.into(),
+            keys: vec![],
+            kind,
+        };
+        let version = children(
+            &node("/latest/", Kind::Version),
+            "dynamic\nmeta-data\nuser-data",
+        );
+        let paths: Vec<_> = version.iter().map(|n| n.path.as_str()).collect();
+        assert_eq!(paths, ["/latest/dynamic/", "/latest/meta-data/"]);
+        let keys = children(
+            &node("/latest/meta-data/public-keys/", Kind::PublicKeys),
+            "0=my-key\n",
+        );
+        assert_eq!(keys[0].path, "/latest/meta-data/public-keys/0/");
+        assert_eq!(keys[0].keys, ["0"]);
+        let dir = children(
+            &node("/latest/meta-data/tags/instance/", Kind::Dir),
+            "Name\nA b\n..\nsub/\n",
+        );
+        let paths: Vec<_> = dir.iter().map(|n| (n.path.as_str(), n.kind)).collect();
+        assert_eq!(
+            paths,
+            [
+                ("/latest/meta-data/tags/instance/Name", Kind::Leaf),
+                ("/latest/meta-data/tags/instance/A%20b", Kind::Leaf),
+                ("/latest/meta-data/tags/instance/sub/", Kind::Dir),
+            ]
+        );
+        assert_eq!(dir[1].keys, ["A b"]);
+    }
+
+    #[test]
+    fn insert_builds_nested_objects() {
+        let mut tree = None;
+        insert(&mut tree, &[], json!({}));
+        insert(&mut tree, &["a".into()], json!({}));
+        insert(&mut tree, &["a".into(), "b".into()], json!("x"));
+        // No parent: dropped, no panic.
+        insert(&mut tree, &["z".into(), "b".into()], json!("y"));
+        insert(&mut tree, &["a".into(), "b".into(), "c".into()], json!("y"));
+        assert_eq!(tree, Some(json!({"a": {"b": "x"}})));
+    }
+}
