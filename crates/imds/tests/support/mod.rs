@@ -1,0 +1,134 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use imds::{Client, ClientBuilder, Env};
+use imds_mock::MockImds;
+use tokio::net::TcpListener;
+
+/// An environment with nothing set: no process variable (a developer's
+/// `AWS_EC2_METADATA_DISABLED`, `AWS_PROFILE`, `HOME`) leaks into a test.
+pub fn empty_env() -> Env {
+    Env::from_map::<_, String, String>([])
+}
+
+/// A builder for `mock`, isolated from the process environment, with
+/// millisecond backoff so that retries cost no time.
+pub fn builder_for(mock: &MockImds) -> ClientBuilder {
+    isolated().endpoint(mock.base_url())
+}
+
+/// A builder isolated from the process environment, with fast backoff.
+pub fn isolated() -> ClientBuilder {
+    Client::builder()
+        .env(empty_env())
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+/// A client for `mock`.
+pub fn client_for(mock: &MockImds) -> Client {
+    builder_for(mock).build().unwrap()
+}
+
+/// A loopback port nothing listens on: connections to it are refused.
+pub async fn closed_port() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// A TCP listener that accepts connections and closes them at once,
+/// counting them: every request sent to it fails after connecting.
+pub struct Slammer {
+    pub url: String,
+    accepted: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Slammer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Self {
+            url,
+            accepted,
+            task,
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Slammer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A mock on `[::1]`, or `None` when this machine has no IPv6 loopback.
+pub async fn ipv6_mock() -> Option<MockImds> {
+    match imds_mock::Config::default()
+        .start_on("[::1]:0".parse().unwrap())
+        .await
+    {
+        Ok(mock) => Some(mock),
+        Err(error) => {
+            eprintln!("note: IPv6 loopback unavailable ({error}); skipping");
+            None
+        }
+    }
+}
+
+/// A temporary directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let random: u64 = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        let path = std::env::temp_dir().join(format!(
+            "imds-test-{name}-{}-{random:x}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `~/.aws/config` under this directory (as HOME).
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let dir = self.0.join(".aws");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
