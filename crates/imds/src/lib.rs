@@ -44,7 +44,7 @@ pub mod error;
 pub mod listing;
 pub mod profile;
 
-pub use crate::client::{Client, ClientBuilder, Mode};
+pub use crate::client::{Client, ClientBuilder, MAX_WALK_DEPTH, MAX_WALK_ENTRIES, Mode};
 pub use crate::credentials::{Credentials, CredentialsProvider, MetadataSource};
 pub use crate::env::Env;
 pub use crate::error::Error;
