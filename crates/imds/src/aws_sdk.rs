@@ -1,7 +1,7 @@
 //! The AWS SDK for Rust, fed from IMDS (feature `aws-sdk`).
 //!
 //! [`CredentialsProvider`] implements
-//! [`ProvideCredentials`](aws_credential_types::provider::ProvideCredentials),
+//! [`ProvideCredentials`],
 //! so it can stand in a credentials chain:
 //!
 //! - IMDS disabled ([`Error::Disabled`]), unreachable or silent

@@ -175,8 +175,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The timeout of each attempt (connect, then the answer), of the token
-    /// request and of reading a body. Default 1 s.
+    /// The timeout (default 1 s). Each attempt must connect and get the
+    /// response's head within it (the connect timeout is the same), the
+    /// token request must be answered within it, and a body must then
+    /// arrive within it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.overrides.timeout = Some(timeout);
         self
