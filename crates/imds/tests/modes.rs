@@ -59,6 +59,35 @@ async fn a_refused_connection_is_unreachable_and_final_in_probe_mode() {
 }
 
 #[tokio::test]
+async fn refused_connections_are_retried_with_backoff_in_expected_mode_only() {
+    // A fixed 50 ms backoff: three attempts wait twice.
+    let backoff = Duration::from_millis(50);
+    let url = closed_port().await;
+    let expected = isolated()
+        .endpoint(url.clone())
+        .mode(Mode::Expected)
+        .attempts(3)
+        .backoff(backoff, backoff)
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let error = expected.instance_id().await.unwrap_err();
+    assert!(matches!(error, Error::Unreachable { .. }), "{error:?}");
+    assert!(started.elapsed() >= 2 * backoff, "{:?}", started.elapsed());
+
+    let probe = isolated()
+        .endpoint(url)
+        .attempts(3)
+        .backoff(Duration::from_secs(30), Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let error = probe.instance_id().await.unwrap_err();
+    assert!(matches!(error, Error::Unreachable { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(30), "no backoff");
+}
+
+#[tokio::test]
 async fn a_token_request_cut_off_is_final_in_probe_mode_and_retried_in_expected_mode() {
     let mock = MockImds::start_default().await.unwrap();
     let probe = isolated().endpoint(mock.base_url()).build().unwrap();

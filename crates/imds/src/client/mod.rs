@@ -77,6 +77,44 @@ use crate::listing;
 /// [`Error::Status`] once retries are spent; [`Error::Unreachable`] and
 /// [`Error::Timeout`] say IMDS did not answer (with the hop-limit hint).
 /// Errors never hold a token, credentials or a response body.
+///
+/// # The stack
+///
+/// Requests go through
+/// `Retry(ImdsRetryPolicy) → ImdsV2Layer → Timeout → HTTP client`:
+///
+/// - the retry layer is outside the token layer, so every attempt asks it
+///   for a token: the attempt after a 401 carries the fresh token, and a
+///   failed token request is retried like a failed read;
+/// - the per-attempt timeout is inside the token layer, so it bounds the
+///   token `PUT` (which the layer sends through the service it wraps) as
+///   well as each read, and a timed-out attempt can be retried; a deadline
+///   outside the token layer would cut short a token fetch that other
+///   requests wait on;
+/// - the HTTP client is hyper-util's legacy client over a plain
+///   `HttpConnector`: no proxy (a proxy would answer with its own host's
+///   metadata), no TLS, `TCP_NODELAY`, connect timeout = the timeout.
+///   [`ClientBuilder::http_service`] replaces it.
+///
+/// Bodies are read after the stack, within the timeout and the
+/// [size limit](ClientBuilder::max_response_size).
+///
+/// # Modes
+///
+/// In [`Mode::Probe`] (the default) a connection that cannot be made, or a
+/// token request with no HTTP answer, fails at once: off EC2 a call costs
+/// one attempt. [`Mode::Expected`] retries those with backoff.
+///
+/// # Endpoint modes
+///
+/// IPv4 and IPv6 mode send every request to one address. Auto mode races
+/// the two on the first request: IPv4 first, then IPv6 as well after the
+/// [race delay](ClientBuilder::race_delay) (250 ms), or at once when IPv4
+/// fails. The first to answer with any HTTP response wins, and every later
+/// request of the client and its clones goes there. IPv4 goes first
+/// (unlike RFC 8305's IPv6 first) because every instance serves IMDS on
+/// IPv4 and only some on IPv6. When both fail, nothing is remembered and
+/// the error of the endpoint that got furthest is returned.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
