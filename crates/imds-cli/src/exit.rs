@@ -1,0 +1,195 @@
+//! Why a command failed, and its exit code: the one place both are decided.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | any other failure (IMDS answered something unusable, I/O error, binary data refused on a terminal, ...) |
+//! | 2 | usage: bad flags or arguments, an invalid setting in the environment or `~/.aws/config` |
+//! | 3 | not found: a path, the user data or the instance role does not exist |
+//! | 4 | IMDS is disabled, unreachable, silent, or turned off on the instance |
+
+use std::error::Error as _;
+use std::fmt;
+use std::process::ExitCode;
+
+use http::StatusCode;
+use tower_imds::header::TOKEN_PATH;
+
+/// Success.
+pub const OK: u8 = 0;
+/// Any other failure.
+pub const FAILURE: u8 = 1;
+/// Bad flags, arguments or settings (clap exits with 2 as well).
+pub const USAGE: u8 = 2;
+/// What was asked for does not exist.
+pub const NOT_FOUND: u8 = 3;
+/// IMDS is disabled or cannot be reached.
+pub const UNAVAILABLE: u8 = 4;
+
+/// A failed command. Messages never hold a secret.
+#[derive(Debug)]
+pub enum Failure {
+    /// The client failed.
+    Imds(imds::Error),
+    /// Something asked for does not exist; one line each.
+    NotFound(Vec<String>),
+    /// A bad argument clap could not catch.
+    Usage(String),
+    /// IMDSv2 gave no token (the layer fell back to IMDSv1).
+    NoToken,
+    /// Anything else.
+    Other(String),
+}
+
+impl Failure {
+    /// The exit code.
+    pub fn code(&self) -> u8 {
+        match self {
+            Self::Imds(error) => imds_code(error),
+            Self::NotFound(_) => NOT_FOUND,
+            Self::Usage(_) => USAGE,
+            Self::NoToken => UNAVAILABLE,
+            Self::Other(_) => FAILURE,
+        }
+    }
+
+    /// Prints the message to stderr and returns the exit code.
+    pub fn report(&self) -> ExitCode {
+        eprint!("{self}");
+        ExitCode::from(self.code())
+    }
+}
+
+/// The exit code for a client error.
+fn imds_code(error: &imds::Error) -> u8 {
+    use imds::Error;
+    match error {
+        Error::Disabled(_) | Error::Unreachable { .. } | Error::Timeout { .. } => UNAVAILABLE,
+        // 403: IMDS turned off on the instance; 404 or 405 to the token
+        // request: the endpoint offers no IMDSv2.
+        Error::Status { status, .. } if *status == StatusCode::FORBIDDEN => UNAVAILABLE,
+        Error::Status { status, path }
+            if path == TOKEN_PATH
+                && matches!(
+                    *status,
+                    StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+                ) =>
+        {
+            UNAVAILABLE
+        }
+        Error::Status { status, .. } if *status == StatusCode::NOT_FOUND => NOT_FOUND,
+        Error::NoRole { .. } => NOT_FOUND,
+        Error::Config(_) | Error::InvalidPath { .. } => USAGE,
+        _ => FAILURE,
+    }
+}
+
+impl From<imds::Error> for Failure {
+    fn from(error: imds::Error) -> Self {
+        Self::Imds(error)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Self::Other(format!("cannot write the output: {error}"))
+    }
+}
+
+impl fmt::Display for Failure {
+    /// `imds: MESSAGE` lines, each ending in a newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Imds(error) => {
+                write!(f, "imds: {error}")?;
+                // Transport causes ("connection refused") hold no secret.
+                let mut source = error.source();
+                while let Some(cause) = source {
+                    write!(f, ": {cause}")?;
+                    source = cause.source();
+                }
+                writeln!(f)
+            }
+            Self::NotFound(lines) => lines
+                .iter()
+                .try_for_each(|line| writeln!(f, "imds: {line}")),
+            Self::Usage(message) | Self::Other(message) => writeln!(f, "imds: {message}"),
+            Self::NoToken => writeln!(
+                f,
+                "imds: IMDSv2 is not available at this endpoint (the request fell back to \
+                 IMDSv1), so there is no token to print"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imds::config::Source;
+    use std::time::Duration;
+
+    fn status(status: StatusCode, path: &str) -> Failure {
+        Failure::Imds(imds::Error::Status {
+            status,
+            path: path.into(),
+        })
+    }
+
+    #[test]
+    fn every_kind_of_failure_has_its_code() {
+        let disabled = imds::Error::Disabled(Source::Env("AWS_EC2_METADATA_DISABLED"));
+        assert_eq!(Failure::from(disabled).code(), UNAVAILABLE);
+        let unreachable = imds::Error::unreachable("http://127.0.0.1:1", "connection refused");
+        assert_eq!(Failure::from(unreachable).code(), UNAVAILABLE);
+        let timeout = imds::Error::timeout("http://127.0.0.1:1", Duration::from_secs(1), None);
+        assert_eq!(Failure::from(timeout).code(), UNAVAILABLE);
+        assert_eq!(
+            status(StatusCode::FORBIDDEN, "/latest/meta-data/").code(),
+            UNAVAILABLE
+        );
+        assert_eq!(
+            status(StatusCode::METHOD_NOT_ALLOWED, TOKEN_PATH).code(),
+            UNAVAILABLE
+        );
+        assert_eq!(
+            status(StatusCode::SERVICE_UNAVAILABLE, TOKEN_PATH).code(),
+            FAILURE
+        );
+        assert_eq!(
+            status(StatusCode::NOT_FOUND, "/latest/meta-data/x").code(),
+            NOT_FOUND
+        );
+        assert_eq!(
+            status(StatusCode::INTERNAL_SERVER_ERROR, "/latest/x").code(),
+            FAILURE
+        );
+        assert_eq!(
+            Failure::from(imds::Error::NoRole { role: None }).code(),
+            NOT_FOUND
+        );
+        let invalid = imds::Error::InvalidPath {
+            path: "a b".into(),
+            reason: "not a valid URI path",
+        };
+        assert_eq!(Failure::from(invalid).code(), USAGE);
+        assert_eq!(Failure::NotFound(vec!["x".into()]).code(), NOT_FOUND);
+        assert_eq!(Failure::Usage("x".into()).code(), USAGE);
+        assert_eq!(Failure::NoToken.code(), UNAVAILABLE);
+        assert_eq!(Failure::Other("x".into()).code(), FAILURE);
+    }
+
+    #[test]
+    fn messages_are_prefixed_lines_with_their_causes() {
+        let unreachable = imds::Error::unreachable("http://127.0.0.1:1", "connection refused");
+        let message = Failure::from(unreachable).to_string();
+        assert!(message.starts_with("imds: could not reach IMDS at http://127.0.0.1:1"));
+        assert!(message.ends_with(": connection refused\n"), "{message}");
+        assert_eq!(message.lines().count(), 1);
+        let missing = Failure::NotFound(vec!["a: not found".into(), "b: not found".into()]);
+        assert_eq!(
+            missing.to_string(),
+            "imds: a: not found\nimds: b: not found\n"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! `imds`: read the AWS EC2 Instance Metadata Service (IMDSv2) from a
+//! shell.
+//!
+//! ```text
+//! imds get meta-data/instance-id
+//! imds dump meta-data/placement/
+//! imds user-data > user-data.bin
+//! eval "$(imds credentials --format env)"
+//! TOKEN=$(imds token --ttl 300)
+//! imds --mock dump            # off EC2, against an embedded mock
+//! ```
+//!
+//! Built on the `imds` client; tokens are cached across runs by a token
+//! store of the `tower-imds` layer ([`token_cache`]). Data goes to stdout,
+//! diagnostics to stderr, and exit codes are documented in [`exit`].
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+mod session;
+mod token_cache;
+mod tree;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Args, Command};
+use crate::exit::Failure;
+use crate::session::{Options, Session};
+
+fn main() -> ExitCode {
+    // Usage errors exit with 2, `--help` and `--version` with 0.
+    let args = Args::parse();
+    init_tracing(args.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return Failure::Other(format!("cannot start the async runtime: {error}")).report();
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => failure.report(),
+    }
+}
+
+/// Logs go to stderr. Only this workspace's crates log, and none of them
+/// ever logs a token, credentials or user data: `-vv` is as safe as no
+/// flag. Warnings show without `-v`.
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = ["imds", "imds_cli", "tower_imds", "imds_mock"]
+        .map(|target| format!("{target}={level}"))
+        .join(",");
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(verbose > 0)
+        .without_time()
+        .init();
+}
+
+async fn run(args: Args) -> Result<(), Failure> {
+    let global = &args.global;
+    let cached = Options {
+        token_cache: true,
+        ..Options::default()
+    };
+    match &args.command {
+        Command::Get { paths, json, force } => {
+            let session = Session::start(global, cached).await?;
+            commands::get(&session.client, paths, *json, *force).await
+        }
+        Command::Dump {
+            prefix,
+            regex,
+            list,
+        } => {
+            let session = Session::start(global, cached).await?;
+            commands::dump(&session.client, prefix, regex.as_deref(), *list).await
+        }
+        Command::UserData { force } => {
+            let session = Session::start(global, cached).await?;
+            commands::user_data(&session.client, *force).await
+        }
+        Command::Credentials { role, format } => {
+            let options = Options {
+                role: role.as_deref(),
+                ..cached
+            };
+            let session = Session::start(global, options).await?;
+            commands::credentials(&session.client, *format).await
+        }
+        Command::Token => {
+            let session = Session::start(global, Options::default()).await?;
+            let token = session.new_token().await?;
+            Ok(output::write_stdout(
+                format!("{}\n", token.expose_secret()).as_bytes(),
+            )?)
+        }
+    }
+}
