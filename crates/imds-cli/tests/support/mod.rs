@@ -1,0 +1,194 @@
+//! Runs the built `imds` binary in a sandbox: a private HOME, cache
+//! directory and AWS config file, and an environment holding nothing but
+//! those and an IMDS endpoint on loopback, so that no run can reach a real
+//! IMDS or read the developer's settings.
+
+#![allow(dead_code)] // Each test file uses a part.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use imds_mock::MockImds;
+
+/// A loopback address nothing listens on: connections are refused.
+pub const REFUSED: &str = "http://127.0.0.1:1";
+
+/// A private directory tree for one test, removed on drop.
+pub struct Sandbox {
+    root: PathBuf,
+}
+
+/// What a run printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.stdout)
+            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {}", self.stdout_text()))
+    }
+
+    /// Asserts a success with nothing on stderr.
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "{self:?}");
+        assert_eq!(self.stderr, "", "{self:?}");
+        self
+    }
+
+    /// Asserts a failure with `code`, nothing on stdout and a message on
+    /// stderr.
+    pub fn fails(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "{self:?}");
+        assert!(self.stdout.is_empty(), "{self:?}");
+        assert!(self.stderr.starts_with("imds: "), "{self:?}");
+        self
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let root = std::env::temp_dir().join(format!(
+            "imds-cli-e2e-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root.join("home"))
+            .unwrap();
+        fs::write(root.join("aws-config"), "").unwrap();
+        Self { root }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.root.join("home")
+    }
+
+    pub fn cache_home(&self) -> PathBuf {
+        self.root.join("cache")
+    }
+
+    /// Where the token files go.
+    pub fn token_dir(&self) -> PathBuf {
+        self.cache_home().join("imds").join("tokens")
+    }
+
+    /// The token file for `mock`.
+    pub fn token_file(&self, mock: &MockImds) -> PathBuf {
+        let name: String = mock
+            .base_url()
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+                    char::from(b).to_string()
+                } else {
+                    format!("_{b:02X}")
+                }
+            })
+            .collect();
+        self.token_dir().join(format!("{name}.json"))
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join("aws-config")
+    }
+
+    /// Runs `imds --endpoint ENDPOINT ARGS`, with
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` set to `endpoint` as well.
+    pub async fn run(&self, endpoint: &str, args: &[&str]) -> Run {
+        self.run_with(endpoint, args, &[]).await
+    }
+
+    /// As [`run`](Self::run), with extra environment variables.
+    pub async fn run_with(&self, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut argv = vec!["--endpoint", endpoint];
+        argv.extend_from_slice(args);
+        self.run_raw(endpoint, &argv, env).await
+    }
+
+    /// Runs `imds --mock ARGS`; the environment's endpoint refuses
+    /// connections.
+    pub async fn run_mock(&self, args: &[&str]) -> Run {
+        let mut argv = vec!["--mock"];
+        argv.extend_from_slice(args);
+        self.run_raw(REFUSED, &argv, &[]).await
+    }
+
+    /// Runs `imds ARGS` exactly as given, with
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` set to `env_endpoint` and the
+    /// extra variables `env`. ARGS must hold `--endpoint` or `--mock`.
+    pub async fn run_raw<S: AsRef<OsStr>>(
+        &self,
+        env_endpoint: &str,
+        args: &[S],
+        env: &[(&str, &str)],
+    ) -> Run {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_imds"))
+            .args(args)
+            .env_clear()
+            .env("HOME", self.home())
+            .env("XDG_CACHE_HOME", self.cache_home())
+            .env("AWS_CONFIG_FILE", self.config_file())
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.root.join("aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .expect("the imds binary runs");
+        Run {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: output.stdout,
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+/// `path`'s permission bits.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().mode() & 0o777
+}
+
+/// Sends `GET path` with `token` to `mock` over a raw connection and
+/// returns the status code: whether the mock accepts the token.
+pub async fn status_with_token(mock: &MockImds, path: &str, token: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nX-aws-ec2-metadata-token: {token}\r\nConnection: close\r\n\r\n",
+        mock.addr()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let head = String::from_utf8_lossy(&response);
+    head.split(' ').nth(1).unwrap().parse().unwrap()
+}
