@@ -24,6 +24,7 @@ mod session;
 mod token_cache;
 mod tree;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -61,12 +62,14 @@ fn init_tracing(verbose: u8) {
         1 => "debug",
         _ => "trace",
     };
-    let filter = ["imds", "imds_cli", "tower_imds", "imds_mock"]
+    // `imds` is this binary's target as well as the client's.
+    let filter = ["imds", "tower_imds", "imds_mock"]
         .map(|target| format!("{target}={level}"))
         .join(",");
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(verbose > 0)
         .without_time()
         .init();

@@ -47,12 +47,13 @@ impl Run {
         self
     }
 
-    /// Asserts a failure with `code`, nothing on stdout and a message on
-    /// stderr.
+    /// Asserts a failure with `code`, nothing on stdout and the error as
+    /// stderr's last line (warnings may come first).
     pub fn fails(self, code: i32) -> Self {
         assert_eq!(self.code, code, "{self:?}");
         assert!(self.stdout.is_empty(), "{self:?}");
-        assert!(self.stderr.starts_with("imds: "), "{self:?}");
+        let last = self.stderr.lines().last().unwrap_or_default();
+        assert!(last.starts_with("imds: "), "{self:?}");
         self
     }
 }
