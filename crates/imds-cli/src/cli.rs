@@ -55,6 +55,7 @@ pub struct Args {
 
 /// Flags every command takes.
 #[derive(Debug, ClapArgs)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Send requests to this endpoint, `http://HOST[:PORT]`, whatever the
     /// endpoint mode.
@@ -146,7 +147,11 @@ values (-E) or none at all (-L). They match and print paths relative to
     Dump {
         /// Where to start: a directory ending in / (meta-data/placement/), or
         /// a single value.
-        #[arg(value_name = "PATH-PREFIX", default_value = "")]
+        #[arg(
+            value_name = "PATH-PREFIX",
+            default_value = "",
+            hide_default_value = true
+        )]
         prefix: String,
         /// Fetch only the paths matching this regular expression (unanchored).
         #[arg(short = 'E', long = "regex", value_name = "REGEX")]
@@ -167,15 +172,9 @@ Binary user data (gzip, for instance) is not written to a terminal unless
     },
 
     /// Print the instance role's temporary credentials.
-    #[command(after_help = "\
-Formats:
-  json                pretty JSON: RoleName, AccountId (when known), AccessKeyId,
-                      SecretAccessKey, Token, Expiration, LastUpdated
-  env                 export lines for eval \"$(imds credentials --format env)\"
-  credential-process  the AWS CLI's credential_process JSON (Version 1)")]
     Credentials {
-        /// The role, instead of the one attached to the instance
-        /// [env: AWS_EC2_INSTANCE_PROFILE_NAME].
+        /// The role, instead of AWS_EC2_INSTANCE_PROFILE_NAME's, the
+        /// profile's, or else the one attached to the instance.
         #[arg(long, value_name = "NAME")]
         role: Option<String>,
         /// Output format.
@@ -195,11 +194,12 @@ it lives --ttl seconds from now:
 /// How `credentials` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Pretty JSON.
+    /// Pretty JSON: RoleName, AccountId (when known), AccessKeyId,
+    /// SecretAccessKey, Token, Expiration, LastUpdated.
     Json,
-    /// Shell `export` lines.
+    /// `export` lines for `eval "$(imds credentials --format env)"`.
     Env,
-    /// The AWS CLI's `credential_process` JSON.
+    /// The AWS CLI's `credential_process` JSON (Version 1).
     CredentialProcess,
 }
 

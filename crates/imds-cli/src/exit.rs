@@ -101,14 +101,19 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Imds(error) => {
-                write!(f, "imds: {error}")?;
                 // Transport causes ("connection refused") hold no secret.
+                // Some messages already include their cause: skip repeats.
+                let mut message = error.to_string();
                 let mut source = error.source();
                 while let Some(cause) = source {
-                    write!(f, ": {cause}")?;
+                    let cause_text = cause.to_string();
+                    if !message.contains(&cause_text) {
+                        message.push_str(": ");
+                        message.push_str(&cause_text);
+                    }
                     source = cause.source();
                 }
-                writeln!(f)
+                writeln!(f, "imds: {message}")
             }
             Self::NotFound(lines) => lines
                 .iter()
@@ -186,6 +191,9 @@ mod tests {
         assert!(message.starts_with("imds: could not reach IMDS at http://127.0.0.1:1"));
         assert!(message.ends_with(": connection refused\n"), "{message}");
         assert_eq!(message.lines().count(), 1);
+        let nested = std::io::Error::other("connect failed: refused");
+        let message = Failure::from(imds::Error::unreachable("e", nested)).to_string();
+        assert_eq!(message.matches("refused").count(), 1, "{message}");
         let missing = Failure::NotFound(vec!["a: not found".into(), "b: not found".into()]);
         assert_eq!(
             missing.to_string(),
