@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 
 use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
 use imds::Client;
+use imds::client::DEFAULT_CONCURRENCY;
 use serde_json::{Map, Value};
 
 use crate::cli::Format;
@@ -18,8 +20,12 @@ pub async fn get(
     json: bool,
     force: bool,
 ) -> Result<(), Failure> {
-    let values =
-        futures_util::future::try_join_all(paths.iter().map(|path| client.get(path))).await?;
+    // In order, a bounded number at a time: IMDS throttles.
+    let values: Vec<Option<Bytes>> = futures_util::stream::iter(paths)
+        .map(|path| client.get(path))
+        .buffered(DEFAULT_CONCURRENCY)
+        .try_collect()
+        .await?;
     let missing: Vec<String> = paths
         .iter()
         .zip(&values)

@@ -11,12 +11,10 @@ use std::collections::VecDeque;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use imds::client::DEFAULT_CONCURRENCY;
 use imds::error::ResponseError;
 use imds::{Client, MAX_WALK_DEPTH, MAX_WALK_ENTRIES, listing};
 use serde_json::{Map, Value};
-
-/// Requests in flight at once, as the client's default for `walk`.
-const CONCURRENCY: usize = 16;
 
 /// A value's place in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +72,7 @@ pub async fn leaves(client: &Client, dir: &str) -> Result<Option<Vec<Leaf>>, imd
     let mut entries = 0usize;
     let mut found_start = false;
     loop {
-        while in_flight.len() < CONCURRENCY {
+        while in_flight.len() < DEFAULT_CONCURRENCY {
             let Some(dir) = queue.pop_front() else { break };
             in_flight.push(async move {
                 let listing = client.get_text(&dir.path).await;
@@ -206,7 +204,7 @@ fn segment(name: &str) -> Option<String> {
 pub async fn fetch(client: &Client, leaves: &[Leaf]) -> Result<Value, imds::Error> {
     let mut values = futures_util::stream::iter(leaves)
         .map(|leaf| async move { Ok::<_, imds::Error>((leaf, client.walk(&leaf.path).await?)) })
-        .buffer_unordered(CONCURRENCY);
+        .buffer_unordered(DEFAULT_CONCURRENCY);
     let mut tree = Map::new();
     while let Some(result) = values.next().await {
         if let (leaf, Some(value)) = result? {
