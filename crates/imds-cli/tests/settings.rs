@@ -21,7 +21,10 @@ async fn an_endpoint_that_refuses_connections_is_exit_4() {
         run.stderr
             .contains("could not reach IMDS at http://127.0.0.1:1")
     );
-    assert!(run.stderr.contains("HttpPutResponseHopLimit"), "{run:?}");
+    assert!(
+        run.stderr.contains("AWS_EC2_METADATA_DISABLED=true"),
+        "{run:?}"
+    );
     assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
 }
 

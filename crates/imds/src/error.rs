@@ -17,11 +17,19 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A shared, cloneable error from the transport.
 pub type SharedError = Arc<dyn std::error::Error + Send + Sync>;
 
-/// What to check when IMDS does not answer. Appended to the messages of
-/// [`Error::Unreachable`] and [`Error::Timeout`].
+/// What to check when IMDS accepts a connection but does not answer.
+/// Appended to the message of [`Error::Timeout`]: a token `PUT` whose answer
+/// is lost on its way to a container is the usual cause.
 pub const HOP_LIMIT_HINT: &str = "if this runs in a container on EC2, the token request may \
      need one more network hop than the instance allows: raise the instance's metadata \
      `HttpPutResponseHopLimit` to 2; off EC2, set AWS_EC2_METADATA_DISABLED=true to skip IMDS";
+
+/// What to check when no connection to IMDS can be made. Appended to the
+/// message of [`Error::Unreachable`]. The hop limit does not refuse
+/// connections (it drops answers), so it is not named here.
+pub const UNREACHABLE_HINT: &str = "off EC2, set AWS_EC2_METADATA_DISABLED=true to skip IMDS; \
+     on EC2, check the endpoint settings (the IPv6 endpoint must be enabled on the instance \
+     to be used)";
 
 /// An IMDS request failed.
 ///
@@ -41,7 +49,7 @@ pub enum Error {
     Config(#[from] ConfigError),
 
     /// IMDS could not be reached: no connection, or the connection failed.
-    #[error("could not reach IMDS at {endpoint}; {HOP_LIMIT_HINT}")]
+    #[error("could not reach IMDS at {endpoint}; {UNREACHABLE_HINT}")]
     Unreachable {
         /// The endpoint tried.
         endpoint: String,
@@ -255,10 +263,11 @@ mod tests {
              request was made; unset it (or set it to false) to use IMDS"
         );
         let error = Error::unreachable("http://169.254.169.254", "connection refused");
-        assert!(
-            error.to_string().contains("HttpPutResponseHopLimit"),
-            "{error}"
+        assert_eq!(
+            error.to_string(),
+            format!("could not reach IMDS at http://169.254.169.254; {UNREACHABLE_HINT}")
         );
+        assert!(!error.to_string().contains("HopLimit"), "{error}");
         assert_eq!(error.source().unwrap().to_string(), "connection refused");
         let error = Error::timeout("http://169.254.169.254", Duration::from_secs(1), None);
         assert!(

@@ -74,8 +74,9 @@ use crate::listing;
 /// Every call fails with [`Error::Disabled`], without any I/O, when IMDS is
 /// disabled. A 404 is `Ok(None)` for the methods that return an `Option`
 /// and [`Error::Status`] for the others; other statuses are
-/// [`Error::Status`] once retries are spent; [`Error::Unreachable`] and
-/// [`Error::Timeout`] say IMDS did not answer (with the hop-limit hint).
+/// [`Error::Status`] once retries are spent; [`Error::Unreachable`] says no
+/// connection could be made and [`Error::Timeout`] that IMDS did not answer
+/// in time (with the hop-limit hint).
 /// Errors never hold a token, credentials or a response body.
 ///
 /// # The stack
