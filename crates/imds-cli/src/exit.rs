@@ -96,6 +96,21 @@ impl From<std::io::Error> for Failure {
     }
 }
 
+/// The client calls flags "the client builder"; a user typed them on the
+/// command line, so say that.
+fn command_line_message(error: &imds::Error) -> Option<String> {
+    use imds::config::{ConfigError, Source};
+    match error {
+        imds::Error::Config(ConfigError::Invalid(invalid)) if invalid.origin == Source::Builder => {
+            Some(format!(
+                "invalid {} {:?} given on the command line: {}",
+                invalid.setting, invalid.value, invalid.reason
+            ))
+        }
+        _ => None,
+    }
+}
+
 impl fmt::Display for Failure {
     /// `imds: MESSAGE` lines, each ending in a newline.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -103,7 +118,7 @@ impl fmt::Display for Failure {
             Self::Imds(error) => {
                 // Transport causes ("connection refused") hold no secret.
                 // Some messages already include their cause: skip repeats.
-                let mut message = error.to_string();
+                let mut message = command_line_message(error).unwrap_or_else(|| error.to_string());
                 let mut source = error.source();
                 while let Some(cause) = source {
                     let cause_text = cause.to_string();
@@ -198,6 +213,32 @@ mod tests {
         assert_eq!(
             missing.to_string(),
             "imds: a: not found\nimds: b: not found\n"
+        );
+    }
+
+    #[test]
+    fn flags_are_named_as_given_on_the_command_line() {
+        let error = imds::Client::builder()
+            .env(imds::Env::from_map::<_, String, String>([]))
+            .endpoint("not a url")
+            .build()
+            .unwrap_err();
+        let failure = Failure::from(error);
+        assert_eq!(failure.code(), USAGE);
+        let message = failure.to_string();
+        assert!(
+            message.starts_with(
+                "imds: invalid IMDS endpoint \"not a url\" given on the command line: "
+            ),
+            "{message}"
+        );
+        // Settings from elsewhere keep their origin.
+        let env = imds::Env::from_map([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "not a url")]);
+        let error = imds::Client::builder().env(env).build().unwrap_err();
+        let message = Failure::from(error).to_string();
+        assert!(
+            message.contains("from environment variable AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+            "{message}"
         );
     }
 }
