@@ -76,11 +76,20 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
+/// What IMDS serves instead of credentials when it cannot get them (EC2
+/// could not assume the role): a `Code` other than `Success`.
+#[derive(Debug, Clone)]
+struct ErrorDocument {
+    code: String,
+    message: String,
+}
+
 /// The role's current credential set, replaced when it nears expiry.
 #[derive(Debug)]
 pub(crate) struct CredentialRotor {
     lifetime: Duration,
     current: Mutex<Option<CredentialSet>>,
+    error: Mutex<Option<ErrorDocument>>,
 }
 
 impl CredentialRotor {
@@ -88,13 +97,27 @@ impl CredentialRotor {
         Self {
             lifetime,
             current: Mutex::new(None),
+            error: Mutex::new(None),
         }
     }
 
     /// The credentials JSON, rotating first if less than a quarter of the
-    /// lifetime remains.
+    /// lifetime remains; the error document instead while one is set.
     pub(crate) fn credentials_json(&self, clock: &Clock) -> String {
+        if let Some(error) = lock(&self.error).clone() {
+            return json::render_object(&[
+                ("Code", Value::from(error.code)),
+                ("Message", Value::from(error.message)),
+                ("LastUpdated", Value::from(rfc3339(clock.wall_now()))),
+            ]);
+        }
         self.with_current(clock, CredentialSet::render)
+    }
+
+    /// Serves an error document with `code` and `message` (or, with
+    /// `None`, credentials again).
+    pub(crate) fn set_error(&self, error: Option<(String, String)>) {
+        *lock(&self.error) = error.map(|(code, message)| ErrorDocument { code, message });
     }
 
     /// When the current set was issued (what `iam/info` reports).
@@ -135,5 +158,23 @@ mod tests {
         assert!(key.starts_with("ASIA") && key.len() == 20);
         assert_eq!(next["SecretAccessKey"].as_str().unwrap().len(), 40);
         assert!(!format!("{rotor:?}").contains(key));
+    }
+
+    #[test]
+    fn an_error_document_replaces_the_credentials_until_cleared() {
+        let clock = Clock::default();
+        let rotor = CredentialRotor::new(Duration::from_secs(3600));
+        let before: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        rotor.set_error(Some((
+            "AssumeRoleUnauthorizedAccess".into(),
+            "denied".into(),
+        )));
+        let error: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        assert_eq!(error["Code"], "AssumeRoleUnauthorizedAccess");
+        assert_eq!(error["Message"], "denied");
+        assert!(error.get("AccessKeyId").is_none() && error.get("Token").is_none());
+        rotor.set_error(None);
+        let after: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        assert_eq!(after, before, "the same set as before the error");
     }
 }

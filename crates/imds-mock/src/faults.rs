@@ -1,6 +1,7 @@
 //! Injectable faults: latency, replaced statuses, dropped connections,
-//! unanswered token PUTs and redirects. All are set at runtime through the
-//! handle and decided per request, in this order: drop, unanswered token
+//! stalls, faults of token PUTs alone, unanswered token PUTs and
+//! redirects. All are set at runtime through the handle and decided per
+//! request, in this order: drop, stall, token PUT fault, unanswered token
 //! PUT, redirect, `fail_next`, `fail_fraction`.
 
 use std::sync::Mutex;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::sync::lock;
+use crate::token_fault::{TokenPutFault, TokenReply};
 
 /// What to do with one request instead of (or before) answering it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub(crate) enum Fault {
     Hang,
     /// 307 to this location.
     Redirect(String),
+    /// 200 to a token PUT, with this body and TTL header instead of a token.
+    TokenReply(TokenReply),
     /// Answer with this status instead.
     Fail(StatusCode),
 }
@@ -53,9 +57,12 @@ struct FailFraction {
 struct FaultState {
     latency: Duration,
     drop_next: u64,
+    stall_next: u64,
     token_put_unanswered: bool,
     redirect_next: u64,
     redirect_location: String,
+    token_put_fault_next: u64,
+    token_put_fault: Option<TokenPutFault>,
     fail_next: u64,
     fail_status: Option<StatusCode>,
     fail_fraction: Option<FailFraction>,
@@ -96,6 +103,16 @@ impl Faults {
         lock(&self.state).drop_next = n;
     }
 
+    pub(crate) fn stall_next(&self, n: u64) {
+        lock(&self.state).stall_next = n;
+    }
+
+    pub(crate) fn fault_next_token_puts(&self, n: u64, fault: TokenPutFault) {
+        let mut state = lock(&self.state);
+        state.token_put_fault_next = n;
+        state.token_put_fault = Some(fault);
+    }
+
     pub(crate) fn set_token_put_unanswered(&self, unanswered: bool) {
         lock(&self.state).token_put_unanswered = unanswered;
     }
@@ -117,6 +134,22 @@ impl Faults {
         let fault = if state.drop_next > 0 {
             state.drop_next -= 1;
             Some(Fault::Drop)
+        } else if state.stall_next > 0 {
+            state.stall_next -= 1;
+            Some(Fault::Hang)
+        } else if let (true, 1.., Some(fault)) = (
+            is_token_put,
+            state.token_put_fault_next,
+            &state.token_put_fault,
+        ) {
+            let fault = match fault {
+                TokenPutFault::Drop => Fault::Drop,
+                TokenPutFault::Stall => Fault::Hang,
+                TokenPutFault::Status(status) => Fault::Fail(*status),
+                TokenPutFault::Reply(reply) => Fault::TokenReply(reply.clone()),
+            };
+            state.token_put_fault_next -= 1;
+            Some(fault)
         } else if is_token_put && state.token_put_unanswered {
             Some(Fault::Hang)
         } else if state.redirect_next > 0 {
@@ -164,7 +197,11 @@ mod tests {
         faults.drop_next(1);
         faults.redirect_next(1, "http://127.0.0.1:1/".into());
         faults.set_token_put_unanswered(true);
+        faults.stall_next(1);
+        faults.fault_next_token_puts(1, TokenPutFault::Reply(TokenReply::new("t")));
         assert_eq!(faults.decide(false).1, Some(Fault::Drop));
+        assert_eq!(faults.decide(false).1, Some(Fault::Hang), "stall");
+        assert!(matches!(faults.decide(true).1, Some(Fault::TokenReply(_))));
         assert_eq!(faults.decide(true).1, Some(Fault::Hang));
         assert!(matches!(faults.decide(false).1, Some(Fault::Redirect(_))));
         assert_eq!(
@@ -173,5 +210,24 @@ mod tests {
         );
         assert_eq!(faults.decide(false).1, None);
         assert_eq!(faults.decide(true).1, Some(Fault::Hang));
+        faults.set_token_put_unanswered(false);
+        assert_eq!(faults.decide(true).1, None);
+    }
+
+    #[test]
+    fn token_put_faults_leave_reads_alone() {
+        let faults = Faults::default();
+        faults.fault_next_token_puts(2, TokenPutFault::Drop);
+        assert_eq!(faults.decide(false).1, None);
+        assert_eq!(faults.decide(true).1, Some(Fault::Drop));
+        faults.fault_next_token_puts(1, TokenPutFault::Stall);
+        assert_eq!(faults.decide(true).1, Some(Fault::Hang));
+        faults.fault_next_token_puts(1, TokenPutFault::Status(StatusCode::BAD_GATEWAY));
+        assert_eq!(faults.decide(false).1, None);
+        assert_eq!(
+            faults.decide(true).1,
+            Some(Fault::Fail(StatusCode::BAD_GATEWAY))
+        );
+        assert_eq!(faults.decide(true).1, None);
     }
 }

@@ -21,6 +21,7 @@ use crate::faults::{Fault, Faults};
 use crate::stats::{Ending, RecordedRequest, Recorder};
 use crate::sync::lock;
 use crate::token::{TOKEN_HEADER, TTL_HEADER, TokenStore, parse_ttl};
+use crate::token_fault::TokenReply;
 use crate::tree::{Lookup, Node, Tree};
 
 /// The token endpoint.
@@ -125,9 +126,10 @@ pub(crate) async fn handle<B>(
             if let Ok(location) = HeaderValue::try_from(location) {
                 response.headers_mut().insert(LOCATION, location);
             }
-            (response, Ending::by_fault())
+            (response, Ending::by_fault(StatusCode::TEMPORARY_REDIRECT))
         }
-        Some(Fault::Fail(status)) => (error_page(status), Ending::by_fault()),
+        Some(Fault::TokenReply(reply)) => (token_reply(reply), Ending::by_fault(StatusCode::OK)),
+        Some(Fault::Fail(status)) => (error_page(status), Ending::by_fault(status)),
         None => {
             let (response, token_issued) = respond(&state, &method, &path, headers);
             (response, Ending::answered(token_issued))
@@ -257,18 +259,27 @@ fn error_page(status: StatusCode) -> Response<Body> {
     response
 }
 
+/// A token reply fault: 200, the test's body and TTL header.
+fn token_reply(reply: TokenReply) -> Response<Body> {
+    let mut response = ok("text/plain", reply.body);
+    if let Some(ttl) = reply.ttl {
+        response.headers_mut().insert(TTL_HEADER, ttl);
+    }
+    response
+}
+
 impl Ending {
-    fn by_fault() -> Self {
+    fn by_fault(status: StatusCode) -> Self {
         Ending::Answered {
             token_issued: false,
-            by_fault: true,
+            by_fault: Some(status),
         }
     }
 
     fn answered(token_issued: bool) -> Self {
         Ending::Answered {
             token_issued,
-            by_fault: false,
+            by_fault: None,
         }
     }
 }

@@ -8,8 +8,9 @@
 //! binary user data, an identity document consistent with the meta-data,
 //! and role credentials that rotate. Time is the server's: tests move it
 //! with [`MockImds::advance_clock`] instead of sleeping. Faults (latency,
-//! error statuses, dropped connections, unanswered token PUTs, redirects)
-//! are switched on and off at runtime.
+//! error statuses, dropped connections, stalls, unanswered token PUTs,
+//! redirects, malformed token answers, credential error documents, odd
+//! listings) are switched on and off at runtime.
 //!
 //! ```
 //! use std::time::Duration;
@@ -50,6 +51,7 @@ mod server;
 mod stats;
 mod sync;
 mod token;
+mod token_fault;
 mod tree;
 
 pub use config::{
@@ -60,4 +62,5 @@ pub use handler::TOKEN_PATH;
 pub use server::MockImds;
 pub use stats::{REQUEST_LOG_CAPACITY, RecordedRequest, Stats};
 pub use token::{MAX_TTL_SECS, TOKEN_HEADER, TTL_HEADER};
+pub use token_fault::{TokenPutFault, TokenReply};
 pub use tree::defaults;

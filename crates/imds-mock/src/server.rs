@@ -22,6 +22,7 @@ use crate::config::{Config, ConfigBuilder};
 use crate::handler::{self, State};
 use crate::stats::{RecordedRequest, Stats};
 use crate::sync::lock;
+use crate::token_fault::TokenPutFault;
 use crate::tree;
 
 /// How long a shutdown waits for in-flight requests before cutting them off.
@@ -179,6 +180,22 @@ impl MockImds {
         self.state.faults.drop_next(n);
     }
 
+    /// Leaves the next `n` requests (token PUTs and reads) unanswered: the
+    /// connection stays open and silent until the client gives up or the
+    /// server shuts down, as a stalled IMDS would.
+    pub fn stall_next(&self, n: u64) {
+        self.state.faults.stall_next(n);
+    }
+
+    /// Applies `fault` to the next `n` token PUTs, and to nothing else:
+    /// dropped, stalled, an error status, or a [`TokenReply`](crate::TokenReply)
+    /// (an empty or huge token, control characters, a missing or garbage TTL
+    /// header) instead of a token. Other PUTs to the token path (a missing
+    /// TTL header, ...) count as token PUTs here.
+    pub fn fault_next_token_puts(&self, n: u64, fault: TokenPutFault) {
+        self.state.faults.fault_next_token_puts(n, fault);
+    }
+
     /// While `true`, token PUTs are never answered (as when the PUT
     /// response hop limit is too small for a container); reads still are.
     pub fn set_token_put_unanswered(&self, unanswered: bool) {
@@ -206,6 +223,36 @@ impl MockImds {
         let path = tree::normalize(path)
             .unwrap_or_else(|| panic!("{path:?} is not a path under /latest/"));
         lock(&self.state.tree).set(&path, value);
+    }
+
+    /// Serves `text`, verbatim, as the listing of the directory at `path`
+    /// (under `/latest/`, e.g. `meta-data/tags/instance`), whatever its
+    /// entries are: blank lines, `\r\n`, `..`, entries that do not exist.
+    /// The parent's listing is unchanged; [`remove_metadata`](Self::remove_metadata)
+    /// of the directory drops the override.
+    ///
+    /// # Panics
+    ///
+    /// If `path` is not a valid path.
+    pub fn set_listing(&self, path: &str, text: impl Into<String>) {
+        let path = tree::normalize(path)
+            .unwrap_or_else(|| panic!("{path:?} is not a path under /latest/"));
+        lock(&self.state.tree).set_listing(&path, text.into());
+    }
+
+    /// Serves an error document at the role's credentials path instead of
+    /// credentials, as IMDS does when EC2 cannot assume the role:
+    /// `{"Code": code, "Message": message, "LastUpdated": now}` with
+    /// `200 OK`. Until [`clear_credentials_error`](Self::clear_credentials_error).
+    pub fn set_credentials_error(&self, code: impl Into<String>, message: impl Into<String>) {
+        self.state
+            .credentials
+            .set_error(Some((code.into(), message.into())));
+    }
+
+    /// Serves credentials again after [`set_credentials_error`](Self::set_credentials_error).
+    pub fn clear_credentials_error(&self) {
+        self.state.credentials.set_error(None);
     }
 
     /// Removes the leaf or directory at `path` (under `/latest/`).

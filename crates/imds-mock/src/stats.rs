@@ -27,9 +27,15 @@ pub struct Stats {
     /// Requests whose connection was closed without a response (`drop_next`).
     pub dropped: u64,
     /// Requests answered by a fault instead of normally (`fail_next`,
-    /// `fail_fraction`, `redirect_next`) or left unanswered
-    /// (`set_token_put_unanswered`).
+    /// `fail_fraction`, `redirect_next`, `fault_next_token_puts`) or left
+    /// unanswered (`stall_next`, `set_token_put_unanswered`).
     pub faults_injected: u64,
+    /// Requests answered by a fault, per status sent (`503`, `307`, `200`
+    /// for a token reply, ...).
+    pub fault_statuses: BTreeMap<u16, u64>,
+    /// Requests left unanswered by a fault (`stall_next`,
+    /// `set_token_put_unanswered`).
+    pub unanswered: u64,
     /// Requests per path (query excluded).
     pub per_path: BTreeMap<String, u64>,
 }
@@ -78,7 +84,8 @@ pub(crate) struct Recorder {
 pub(crate) enum Ending {
     Answered {
         token_issued: bool,
-        by_fault: bool,
+        /// The status a fault sent instead of the normal answer.
+        by_fault: Option<StatusCode>,
     },
     Dropped,
     Unanswered,
@@ -109,10 +116,16 @@ impl Recorder {
                 by_fault,
             } => {
                 stats.token_puts += u64::from(token_issued);
-                stats.faults_injected += u64::from(by_fault);
+                if let Some(status) = by_fault {
+                    stats.faults_injected += 1;
+                    *stats.fault_statuses.entry(status.as_u16()).or_default() += 1;
+                }
             }
             Ending::Dropped => stats.dropped += 1,
-            Ending::Unanswered => stats.faults_injected += 1,
+            Ending::Unanswered => {
+                stats.faults_injected += 1;
+                stats.unanswered += 1;
+            }
             Ending::ShutDown => {}
         }
         if records.log.len() == REQUEST_LOG_CAPACITY {

@@ -81,6 +81,8 @@ pub(crate) struct Tree {
     leaves: BTreeMap<String, Node>,
     /// Public key index -> key pair name, for the `0=name` listing.
     key_names: BTreeMap<String, String>,
+    /// Directory (normalised, no trailing `/`) -> listing served verbatim.
+    listings: BTreeMap<String, String>,
     role_name: Option<String>,
 }
 
@@ -91,6 +93,7 @@ impl Tree {
         let mut tree = Self {
             leaves: BTreeMap::new(),
             key_names: BTreeMap::new(),
+            listings: BTreeMap::new(),
             role_name: config.role_name.clone(),
         };
         let nic = format!("meta-data/network/interfaces/macs/{MAC}/");
@@ -197,10 +200,19 @@ impl Tree {
             .insert(path.to_owned(), Node::Static(value.into()));
     }
 
-    /// Removes the leaf at `path` and everything under `path/`.
+    /// Serves `text` as the listing of the directory `path` (already
+    /// normalised), whatever its entries are.
+    pub(crate) fn set_listing(&mut self, path: &str, text: String) {
+        self.listings.insert(path.to_owned(), text);
+    }
+
+    /// Removes the leaf at `path` and everything under `path/`, listing
+    /// overrides included.
     pub(crate) fn remove(&mut self, path: &str) {
         let dir = format!("{path}/");
         self.leaves
+            .retain(|key, _| key != path && !key.starts_with(&dir));
+        self.listings
             .retain(|key, _| key != path && !key.starts_with(&dir));
     }
 
@@ -218,7 +230,16 @@ impl Tree {
             .map_or(Lookup::NotFound, Lookup::Listing)
     }
 
+    /// The listing of `dir` (empty or ending in `/`): an override, else
+    /// one built from the entries.
     fn listing(&self, dir: &str) -> Option<String> {
+        match self.listings.get(dir.strip_suffix('/').unwrap_or(dir)) {
+            Some(text) => Some(text.clone()),
+            None => self.entries_listing(dir),
+        }
+    }
+
+    fn entries_listing(&self, dir: &str) -> Option<String> {
         let mut entries: Vec<String> = Vec::new();
         let children = self
             .leaves
@@ -382,6 +403,24 @@ mod tests {
         let document: Value = serde_json::from_str(&tree.identity_document()).unwrap();
         assert_eq!(document["instanceId"], "i-override");
         assert_eq!(document["region"], Value::Null);
+    }
+
+    #[test]
+    fn a_listing_override_is_served_verbatim_until_removed() {
+        let mut tree = Tree::from_config(&Config::default());
+        tree.set_listing("meta-data/placement", "a\r\n\n../\n/\n".into());
+        assert_eq!(listing(&tree, "meta-data/placement/"), "a\r\n\n../\n/\n");
+        assert_eq!(listing(&tree, "meta-data/placement"), "a\r\n\n../\n/\n");
+        // The leaves are still there.
+        assert!(matches!(
+            tree.lookup("meta-data/placement/region"),
+            Lookup::Leaf(_)
+        ));
+        // A directory that has no entries exists once it has a listing.
+        tree.set_listing("meta-data/odd", "x".into());
+        assert_eq!(listing(&tree, "meta-data/odd/"), "x");
+        tree.remove("meta-data/odd");
+        assert_eq!(tree.lookup("meta-data/odd/"), Lookup::NotFound);
     }
 
     #[test]
