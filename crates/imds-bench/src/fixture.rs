@@ -1,6 +1,6 @@
 //! What every scenario stands on: the mock on loopback, the hyper-util
-//! client, the two ways of sending a read, and a helper that sends one and
-//! reads its body to the end.
+//! client, our client, the ways of sending a read, and a helper that sends
+//! one and reads its body to the end.
 
 use std::{io, thread};
 
@@ -26,20 +26,24 @@ pub type HttpClient = Client<HttpConnector, ReqBody>;
 /// The path every hot-path read asks for.
 pub const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 
-/// The two ways of sending a read that the benchmarks compare.
+/// The ways of sending a read that the benchmarks compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Variant {
     /// The bare hyper-util client, token header set by hand.
     Bare,
     /// `ImdsV2Layer` over the same client, token cached.
     Layer,
+    /// Our `imds::Client::get`, token cached.
+    Client,
 }
 
 impl Variant {
+    /// The variant's name in tables.
     pub fn name(self) -> &'static str {
         match self {
             Variant::Bare => "bare hyper-util",
             Variant::Layer => "ImdsV2Layer",
+            Variant::Client => "imds::Client::get",
         }
     }
 }
@@ -69,6 +73,7 @@ pub struct Mock {
 }
 
 impl Mock {
+    /// Starts the mock with its default instance on `127.0.0.1:0`.
     pub async fn start(placement: Placement) -> io::Result<Self> {
         match placement {
             Placement::SharedRuntime => Ok(Self {
@@ -113,7 +118,8 @@ impl Mock {
         })
     }
 
-    fn server(&self) -> &MockImds {
+    /// The server, for its fault knobs.
+    pub fn server(&self) -> &MockImds {
         self.server.as_ref().expect("the mock runs until shut down")
     }
 
@@ -122,6 +128,12 @@ impl Mock {
         Ok(format!("{}{path}", self.server().base_url()).parse()?)
     }
 
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.server().base_url()
+    }
+
+    /// The server's counters.
     pub fn stats(&self) -> Stats {
         self.server().stats()
     }
@@ -169,6 +181,7 @@ impl ReadRequest {
         }
     }
 
+    /// The request, built afresh as a caller would for each read.
     pub fn build(&self) -> Request<ReqBody> {
         let mut builder = Request::get(self.uri.clone());
         if let Some(token) = &self.token {
@@ -214,6 +227,16 @@ where
         return Err(format!("a read was answered {status}, not 200").into());
     }
     Ok(len)
+}
+
+/// Our client with its defaults, sending to the mock, isolated from the
+/// process environment and config file (so a developer's `AWS_*` settings
+/// do not change what is measured).
+pub fn imds_client(mock: &Mock) -> Result<imds::Client, BoxError> {
+    Ok(imds::Client::builder()
+        .env(imds::Env::from_map::<_, String, String>([]))
+        .endpoint(mock.base_url())
+        .build()?)
 }
 
 /// A token fetched by hand with one PUT through the bare client, as a user

@@ -1,12 +1,16 @@
-//! `imds-bench`: how much `tower-imds` costs, measured side by side with the
-//! bare hyper-util client on loopback against `imds-mock`.
+//! `imds-bench`: how much `tower-imds` and `imds::Client` cost, measured
+//! side by side with the bare hyper-util client on loopback against
+//! `imds-mock`; the tree walk against a serial walk; memory per clone.
 //!
 //! ```text
 //! cargo run -p imds-bench --release            # full run (BENCHMARKS.md)
 //! cargo run -p imds-bench -- --quick           # seconds, even in debug (CI)
 //! cargo run -p imds-bench --release -- --only p1-hot-path --server-thread
-//! cargo run -p imds-bench --release -- --profile layer --requests 200000
+//! cargo run -p imds-bench --release -- --profile client --requests 200000
 //! ```
+//!
+//! The comparisons with aws-config (P3, P5) are in `interop-tests`' `peers`
+//! bench: `cargo bench -p interop-tests --bench peers`.
 //!
 //! The machines this runs on are shared and noisy, so an absolute time means
 //! little: every scenario measures the variants it compares in the same run,
@@ -19,21 +23,21 @@
 
 #![forbid(unsafe_code)]
 
-mod fixture;
-mod measure;
 mod profile;
-mod report;
+mod rss;
 mod scenario;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use imds_bench::{
+    Mode,
+    fixture::{Mock, Placement, Variant},
+    report,
+};
 use tower::BoxError;
 
-use crate::{
-    fixture::{Mock, Placement, Variant},
-    scenario::{Mode, Scenario},
-};
+use crate::scenario::Scenario;
 
 /// Benchmarks of tower-imds against the bare hyper-util client, on loopback
 /// against imds-mock.
@@ -64,6 +68,14 @@ struct Args {
     /// Number of reads for `--profile`.
     #[arg(long, default_value_t = 100_000, requires = "profile")]
     requests: u64,
+
+    /// The memory scenario's child: hold this, report the peak RSS.
+    #[arg(long, value_enum, hide = true)]
+    rss_probe: Option<rss::Holding>,
+
+    /// For `--rss-probe`: how many clones (or separate clients) to hold.
+    #[arg(long, default_value_t = 0, hide = true, requires = "rss_probe")]
+    clones: usize,
 }
 
 fn main() -> ExitCode {
@@ -90,6 +102,9 @@ fn main() -> ExitCode {
 
 /// Runs what `args` asks for; `Ok(false)` when a correctness check failed.
 async fn run(args: Args) -> Result<bool, BoxError> {
+    if let Some(holding) = args.rss_probe {
+        return rss::probe(holding, args.clones).await.map(|_| true);
+    }
     let placement = if args.server_thread {
         Placement::OwnThread
     } else {
@@ -108,7 +123,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
 
 async fn benchmark(mock: &Mock, placement: Placement, args: &Args) -> Result<bool, BoxError> {
     let mode = if args.quick { Mode::Quick } else { Mode::Full };
-    report::preamble(mode, placement);
+    report::preamble("imds-bench", mode, placement);
     let scenarios = if args.only.is_empty() {
         Scenario::ALL.to_vec()
     } else {
@@ -146,19 +161,32 @@ mod tests {
         ]);
         assert_eq!(args.only, [Scenario::P2ColdBurst, Scenario::P1HotPath]);
         assert!(Args::try_parse_from(["imds-bench", "--requests", "5"]).is_err());
-    }
-
-    // What CI's `--quick` run proves, as a test: every scenario runs to the
-    // end and its correctness checks hold (one PUT per cold burst, none with
-    // a cached or given token, a 200 for every read). No timing is judged.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn quick_run_passes_its_checks() {
-        assert!(
-            run(Args::parse_from(["imds-bench", "--quick"]))
-                .await
-                .unwrap()
+        assert!(Args::try_parse_from(["imds-bench", "--clones", "5"]).is_err());
+        let probe = Args::parse_from(["imds-bench", "--rss-probe", "client", "--clones", "3"]);
+        assert_eq!(
+            (probe.rss_probe, probe.clones),
+            (Some(rss::Holding::Client), 3)
         );
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rss_probes_hold_what_they_say() {
+        // In-process: the probe itself, not the child's report.
+        for holding in [rss::Holding::Client, rss::Holding::Layer] {
+            let held = rss::probe(holding, 10).await.unwrap();
+            assert_eq!(held.handles, 11, "{holding:?}");
+            assert_eq!(
+                held.peak.token_puts, 1,
+                "{holding:?}: clones share one token"
+            );
+            assert!(held.peak.hwm_kib > 0);
+        }
+        let held = rss::probe(rss::Holding::SeparateClients, 3).await.unwrap();
+        assert_eq!((held.handles, held.peak.token_puts), (3, 0));
+    }
+
+    // The whole `--quick` run is `tests/quick.rs`: the memory scenario
+    // spawns this binary, which a unit test's executable is not.
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn quick_run_with_the_server_on_its_own_thread() {
@@ -173,8 +201,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn profile_mode_runs_both_variants() {
-        for variant in ["bare", "layer"] {
+    async fn profile_mode_runs_every_variant() {
+        for variant in ["bare", "layer", "client"] {
             let args = Args::parse_from(["imds-bench", "--profile", variant, "--requests", "20"]);
             assert!(run(args).await.unwrap());
         }

@@ -10,21 +10,35 @@ pub struct Samples {
 }
 
 impl Samples {
+    /// Room for `capacity` samples.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             nanos: Vec::with_capacity(capacity),
         }
     }
 
+    /// Adds one sample.
     pub fn push(&mut self, sample: Duration) {
         self.nanos
             .push(u64::try_from(sample.as_nanos()).unwrap_or(u64::MAX));
     }
 
+    /// Moves every sample of `other` into `self`.
     pub fn append(&mut self, other: &mut Samples) {
         self.nanos.append(&mut other.nanos);
     }
 
+    /// How many samples.
+    pub fn len(&self) -> usize {
+        self.nanos.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.nanos.is_empty()
+    }
+
+    /// The mean (zero when empty).
     pub fn mean(&self) -> Duration {
         if self.nanos.is_empty() {
             return Duration::ZERO;
@@ -34,6 +48,7 @@ impl Samples {
         Duration::from_nanos(u64::try_from(mean).unwrap_or(u64::MAX))
     }
 
+    /// Count, mean and quantiles.
     pub fn summary(&self) -> Summary {
         let mut sorted = self.nanos.clone();
         sorted.sort_unstable();
@@ -58,13 +73,20 @@ fn nearest_rank(sorted: &[u64], q: f64) -> Duration {
     Duration::from_nanos(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
+/// A set of samples in six numbers.
 #[derive(Clone, Copy, Debug)]
 pub struct Summary {
+    /// How many samples.
     pub count: usize,
+    /// Their mean.
     pub mean: Duration,
+    /// The smallest.
     pub min: Duration,
+    /// The median (nearest rank).
     pub p50: Duration,
+    /// The 99th percentile (nearest rank).
     pub p99: Duration,
+    /// The largest.
     pub max: Duration,
 }
 

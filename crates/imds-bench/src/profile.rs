@@ -5,16 +5,16 @@
 //! heaptrack target/release/imds-bench --profile bare --requests 100000
 //! ```
 //!
-//! Comparing the two runs' allocation counts (heaptrack) divided by
-//! `--requests` gives the layer's allocations per request, the mock's own
-//! (it runs in this process) cancelling out.
+//! Comparing two runs' allocation counts (heaptrack) divided by
+//! `--requests` gives the layer's (or the client's) allocations per
+//! request, the mock's own (it runs in this process) cancelling out.
 
 use std::time::Instant;
 
 use tower::{BoxError, ServiceBuilder};
 use tower_imds::ImdsV2Layer;
 
-use crate::fixture::{self, INSTANCE_ID, Mock, ReadRequest, Variant};
+use imds_bench::fixture::{self, INSTANCE_ID, Mock, ReadRequest, Variant};
 
 pub async fn run(mock: &Mock, variant: Variant, requests: u64) -> Result<(), BoxError> {
     let client = fixture::client();
@@ -37,6 +37,12 @@ pub async fn run(mock: &Mock, variant: Variant, requests: u64) -> Result<(), Box
                 .service(client);
             for _ in 0..requests {
                 fixture::send(&mut service, read.build()).await?;
+            }
+        }
+        Variant::Client => {
+            let client = fixture::imds_client(mock)?;
+            for _ in 0..requests {
+                client.get(INSTANCE_ID).await?.ok_or("404")?;
             }
         }
     }

@@ -3,28 +3,41 @@
 
 use std::time::Duration;
 
-use crate::{fixture::Placement, scenario::Mode};
+use crate::{Mode, fixture::Placement};
 
-/// What the numbers below were measured on and with.
-pub fn preamble(mode: Mode, placement: Placement) {
+/// What the numbers below were measured on and with, under the heading
+/// `# {title}`.
+pub fn preamble(title: &str, mode: Mode, placement: Placement) {
     let build = if cfg!(debug_assertions) {
         "debug (numbers not meaningful)"
     } else {
         "release"
     };
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    println!("# imds-bench");
+    println!("# {title}");
     println!();
     println!("- mode: {}", mode.name());
     println!("- build: {build}");
     println!("- cores available: {cores}");
     println!("- CPU: {}", cpu_model().unwrap_or_else(|| "unknown".into()));
+    if let Some(kernel) = kernel() {
+        println!("- kernel: {kernel}");
+    }
     let server = match placement {
         Placement::SharedRuntime => "on the client's runtime",
         Placement::OwnThread => "on its own thread (current-thread runtime)",
     };
     println!("- client: tokio multi-thread runtime, {cores} workers");
     println!("- server: imds-mock on 127.0.0.1, {server}");
+}
+
+fn kernel() -> Option<String> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    Some(format!(
+        "Linux {} {}",
+        release.trim(),
+        std::env::consts::ARCH
+    ))
 }
 
 fn cpu_model() -> Option<String> {
@@ -49,6 +62,7 @@ pub struct Table {
 }
 
 impl Table {
+    /// A table with these column names.
     pub fn new(header: &[&str]) -> Self {
         Self {
             header: header.iter().map(|h| (*h).to_owned()).collect(),
@@ -56,11 +70,13 @@ impl Table {
         }
     }
 
+    /// Adds a row, one cell per column.
     pub fn row(&mut self, cells: Vec<String>) {
         debug_assert_eq!(cells.len(), self.header.len());
         self.rows.push(cells);
     }
 
+    /// Prints the table to stdout.
     pub fn print(&self) {
         let widths: Vec<usize> = (0..self.header.len())
             .map(|i| {
@@ -109,6 +125,7 @@ pub fn rate(requests: usize, elapsed: Duration) -> String {
     format!("{:.0}/s", requests as f64 / elapsed.as_secs_f64())
 }
 
+/// A ratio, as `1.234×`.
 pub fn times(ratio: f64) -> String {
     format!("{ratio:.3}×")
 }
@@ -116,6 +133,11 @@ pub fn times(ratio: f64) -> String {
 /// `met` or `MISSED` for a ratio that should be at most `goal`.
 pub fn verdict(ratio: f64, goal: f64) -> &'static str {
     if ratio <= goal { "met" } else { "MISSED" }
+}
+
+/// `met` or `MISSED` for a ratio that should be at least `goal`.
+pub fn verdict_at_least(ratio: f64, goal: f64) -> &'static str {
+    if ratio >= goal { "met" } else { "MISSED" }
 }
 
 #[cfg(test)]

@@ -1,32 +1,43 @@
 //! P1, the hot path: a read of `/latest/meta-data/instance-id` with a token
-//! in hand, through the bare hyper-util client with the token header set by
-//! hand (the physical limit) and through `ImdsV2Layer` over a clone of the
-//! same client with its token already cached. Goal: the layer within 1.05×
-//! per request.
+//! in hand, through
 //!
-//! Both variants share one connection pool and run in alternating rounds
-//! (bare then layer, then layer then bare, ...), so drift on a shared
-//! machine and any cost of going first fall on both alike. Every body is
-//! read to the end. Measured at concurrency 1 (one task, sequential reads)
-//! and 64 (64 tasks, each with its own clone of the service).
+//! - the bare hyper-util client with the token header set by hand (the
+//!   physical limit),
+//! - `ImdsV2Layer` over a clone of the same client, token cached (goal:
+//!   within 1.05× per request),
+//! - our `imds::Client::get`, endpoint set to the mock, token cached (goal:
+//!   within 1.15×). It has its own connection pool (the client builds its
+//!   own hyper-util client) and its whole stack: retry, token layer,
+//!   per-attempt timeout, body limit.
+//!
+//! The variants run in interleaved rounds (every order in turn), so drift
+//! on a shared machine and any cost of going first fall on all alike.
+//! Every body is read to the end. Measured at concurrency 1 (one task,
+//! sequential reads) and 64 (64 tasks, each with its own clone).
 
-use std::time::{Duration, Instant};
-
-use http::{Request, Response};
-use http_body::Body;
-use tokio::task::JoinSet;
-use tower::{BoxError, Service, ServiceBuilder};
+use imds_bench::{
+    Mode,
+    fixture::{self, INSTANCE_ID, Mock, ReadRequest, Variant},
+    load::{self, ClientRead, Read, ServiceRead},
+    measure,
+    report::{self, Table},
+    rounds::{self, Comparison},
+};
+use tower::{BoxError, ServiceBuilder};
 use tower_imds::ImdsV2Layer;
 
-use crate::{
-    fixture::{self, INSTANCE_ID, Mock, ReadRequest, ReqBody, Variant},
-    measure::{self, Samples},
-    report::{self, Table},
-    scenario::Mode,
-};
+/// The variants, in the order of their index in a [`Comparison`]; ratios
+/// are against the first.
+const VARIANTS: [Variant; 3] = [Variant::Bare, Variant::Layer, Variant::Client];
 
-/// The goal for layer / bare, per request.
-const GOAL: f64 = 1.05;
+/// The goal for variant / bare, per request.
+fn goal(variant: Variant) -> Option<f64> {
+    match variant {
+        Variant::Bare => None,
+        Variant::Layer => Some(1.05),
+        Variant::Client => Some(1.15),
+    }
+}
 
 struct Counts {
     /// Reads per variant before measuring (pool, token cache, code paths).
@@ -44,111 +55,91 @@ impl Counts {
     fn for_mode(mode: Mode) -> Self {
         Self {
             warmup: mode.pick(100, 2_000),
-            rounds: mode.pick(4, 40),
-            per_round: mode.pick(100, 1_500),
+            rounds: mode.pick(6, 42),
+            per_round: mode.pick(60, 1_500),
             concurrency: 64,
-            concurrent_rounds: mode.pick(2, 30),
-            per_task: mode.pick(4, 40),
+            concurrent_rounds: mode.pick(3, 30),
+            per_task: mode.pick(3, 40),
         }
     }
 }
 
-/// One variant's reads in one round.
-struct Batch {
-    samples: Samples,
-    elapsed: Duration,
+/// The three readers, each over its own clone or client.
+struct Readers<B, L> {
+    bare: B,
+    layer: L,
+    client: ClientRead,
 }
 
-/// Both variants' rounds at one concurrency.
-#[derive(Default)]
-struct Comparison {
-    bare: Samples,
-    layer: Samples,
-    bare_elapsed: Duration,
-    layer_elapsed: Duration,
-    /// layer mean / bare mean, per round.
-    round_ratios: Vec<f64>,
-}
-
-impl Comparison {
-    fn add_round(&mut self, mut bare: Batch, mut layer: Batch) {
-        self.round_ratios
-            .push(measure::ratio(layer.samples.mean(), bare.samples.mean()));
-        self.bare_elapsed += bare.elapsed;
-        self.layer_elapsed += layer.elapsed;
-        self.bare.append(&mut bare.samples);
-        self.layer.append(&mut layer.samples);
+impl<B: Read, L: Read> Readers<B, L> {
+    async fn sequential(&mut self, i: usize, n: usize) -> Result<load::Batch, BoxError> {
+        match VARIANTS[i] {
+            Variant::Bare => load::sequential(&mut self.bare, n).await,
+            Variant::Layer => load::sequential(&mut self.layer, n).await,
+            Variant::Client => load::sequential(&mut self.client, n).await,
+        }
     }
-}
 
-/// Bare first in even rounds, layer first in odd ones.
-fn order(round: usize) -> [Variant; 2] {
-    if round.is_multiple_of(2) {
-        [Variant::Bare, Variant::Layer]
-    } else {
-        [Variant::Layer, Variant::Bare]
+    async fn concurrent(
+        &self,
+        i: usize,
+        tasks: usize,
+        per: usize,
+    ) -> Result<load::Batch, BoxError> {
+        match VARIANTS[i] {
+            Variant::Bare => load::concurrent(&self.bare, tasks, per).await,
+            Variant::Layer => load::concurrent(&self.layer, tasks, per).await,
+            Variant::Client => load::concurrent(&self.client, tasks, per).await,
+        }
     }
 }
 
 pub async fn run(mock: &Mock, mode: Mode) -> Result<Vec<String>, BoxError> {
     let counts = Counts::for_mode(mode);
-    let client = fixture::client();
-    let token = fixture::fetch_token(&client, mock).await?;
+    let http = fixture::client();
+    let token = fixture::fetch_token(&http, mock).await?;
     let uri = mock.uri(INSTANCE_ID)?;
-    let bare_read = ReadRequest::for_bare(uri.clone(), &token);
-    let layer_read = ReadRequest::for_layer(uri);
+    let mut readers = Readers {
+        bare: ServiceRead::new(http.clone(), ReadRequest::for_bare(uri.clone(), &token)),
+        layer: ServiceRead::new(
+            ServiceBuilder::new()
+                .layer(ImdsV2Layer::new())
+                .service(http.clone()),
+            ReadRequest::for_layer(uri),
+        ),
+        client: ClientRead::new(fixture::imds_client(mock)?, INSTANCE_ID),
+    };
 
-    let mut bare = client.clone();
-    let mut layer = ServiceBuilder::new()
-        .layer(ImdsV2Layer::new())
-        .service(client.clone());
-
-    // Warm up: a pooled connection, the layer's token cached (its one PUT),
-    // the code paths hot.
-    sequential(&mut bare, &bare_read, counts.warmup).await?;
-    sequential(&mut layer, &layer_read, counts.warmup).await?;
+    // Warm up: pooled connections, the layer's and the client's tokens
+    // cached (one PUT each), the code paths hot.
+    for i in 0..VARIANTS.len() {
+        readers.sequential(i, counts.warmup).await?;
+    }
     let puts_before = mock.stats().token_puts;
 
-    let mut one = Comparison::default();
-    for round in 0..counts.rounds {
-        let (mut b, mut l) = (None, None);
-        for variant in order(round) {
-            match variant {
-                Variant::Bare => {
-                    b = Some(sequential(&mut bare, &bare_read, counts.per_round).await?)
-                }
-                Variant::Layer => {
-                    l = Some(sequential(&mut layer, &layer_read, counts.per_round).await?)
-                }
-            }
-        }
-        one.add_round(b.expect("ran"), l.expect("ran"));
-    }
+    let one = rounds::interleaved(counts.rounds, VARIANTS.len(), async |i| {
+        readers.sequential(i, counts.per_round).await
+    })
+    .await?;
 
-    // Warm up again at concurrency: one connection per task in the pool.
+    // Warm up again at concurrency: one connection per task in each pool.
     let n = counts.concurrency;
-    concurrent(&bare, &bare_read, n, counts.per_task).await?;
-    concurrent(&layer, &layer_read, n, counts.per_task).await?;
-    let mut many = Comparison::default();
-    for round in 0..counts.concurrent_rounds {
-        let (mut b, mut l) = (None, None);
-        for variant in order(round) {
-            match variant {
-                Variant::Bare => b = Some(concurrent(&bare, &bare_read, n, counts.per_task).await?),
-                Variant::Layer => {
-                    l = Some(concurrent(&layer, &layer_read, n, counts.per_task).await?)
-                }
-            }
-        }
-        many.add_round(b.expect("ran"), l.expect("ran"));
+    for i in 0..VARIANTS.len() {
+        readers.concurrent(i, n, counts.per_task).await?;
     }
+    let many = rounds::interleaved(counts.concurrent_rounds, VARIANTS.len(), async |i| {
+        readers.concurrent(i, n, counts.per_task).await
+    })
+    .await?;
     let puts_during = mock.stats().token_puts - puts_before;
 
     report::heading("P1 hot path: one read with a cached token");
     println!(
         "GET {INSTANCE_ID}, body read to the end. Bare: hyper-util legacy client, \
          token header set by hand. Layer: ImdsV2Layer over a clone of the same \
-         client, token cached. Rounds alternate the order of the variants."
+         client, token cached. Client: imds::Client::get (its own hyper-util client, \
+         retry, token layer, timeouts), token cached. Rounds interleave the variants, \
+         every order in turn."
     );
     println!();
     let mut table = Table::new(&[
@@ -161,11 +152,8 @@ pub async fn run(mock: &Mock, mode: Mode) -> Result<Vec<String>, BoxError> {
         "throughput",
     ]);
     for (concurrency, comparison) in [(1, &one), (n, &many)] {
-        for (variant, samples, elapsed) in [
-            (Variant::Bare, &comparison.bare, comparison.bare_elapsed),
-            (Variant::Layer, &comparison.layer, comparison.layer_elapsed),
-        ] {
-            let s = samples.summary();
+        for (i, variant) in VARIANTS.iter().enumerate() {
+            let s = comparison.samples[i].summary();
             table.row(vec![
                 concurrency.to_string(),
                 variant.name().into(),
@@ -173,102 +161,55 @@ pub async fn run(mock: &Mock, mode: Mode) -> Result<Vec<String>, BoxError> {
                 report::duration(s.mean),
                 report::duration(s.p50),
                 report::duration(s.p99),
-                report::rate(s.count, elapsed),
+                report::rate(s.count, comparison.elapsed[i]),
             ]);
         }
     }
     table.print();
     println!();
-
-    let mut ratios = Table::new(&[
-        "concurrency",
-        "layer/bare: mean",
-        "median of per-round means",
-        "p50",
-        "p99",
-        "bare/layer throughput",
-        "goal ≤ 1.05× (per-round median)",
-    ]);
-    for (concurrency, comparison) in [(1, &one), (n, &many)] {
-        let (b, l) = (comparison.bare.summary(), comparison.layer.summary());
-        let per_round = measure::median(&comparison.round_ratios);
-        ratios.row(vec![
-            concurrency.to_string(),
-            report::times(measure::ratio(l.mean, b.mean)),
-            report::times(per_round),
-            report::times(measure::ratio(l.p50, b.p50)),
-            report::times(measure::ratio(l.p99, b.p99)),
-            report::times(measure::ratio(
-                comparison.layer_elapsed,
-                comparison.bare_elapsed,
-            )),
-            report::verdict(per_round, GOAL).into(),
-        ]);
-    }
-    ratios.print();
+    ratio_table(&one, &many, n);
     println!();
-    println!("Token PUTs while measuring: {puts_during} (the layer's token stayed cached).");
+    println!("Token PUTs while measuring: {puts_during} (the tokens stayed cached).");
 
     let mut failures = Vec::new();
     if puts_during != 0 {
         failures.push(format!(
-            "P1: the layer sent {puts_during} token PUT(s) with a cached token"
+            "P1: {puts_during} token PUT(s) were sent with cached tokens"
         ));
     }
     Ok(failures)
 }
 
-/// `n` reads one after the other, each timed from building the request to
-/// the last byte of the body.
-async fn sequential<S, RB>(service: &mut S, read: &ReadRequest, n: usize) -> Result<Batch, BoxError>
-where
-    S: Service<Request<ReqBody>, Response = Response<RB>>,
-    S::Error: Into<BoxError>,
-    RB: Body,
-    RB::Error: Into<BoxError>,
-{
-    let mut samples = Samples::with_capacity(n);
-    let start = Instant::now();
-    for _ in 0..n {
-        let sent = Instant::now();
-        fixture::send(service, read.build()).await?;
-        samples.push(sent.elapsed());
+fn ratio_table(one: &Comparison, many: &Comparison, n: usize) {
+    let mut ratios = Table::new(&[
+        "concurrency",
+        "variant",
+        "/bare: mean",
+        "median of per-round means",
+        "p50",
+        "p99",
+        "variant/bare throughput",
+        "goal (per-round median)",
+    ]);
+    for (concurrency, comparison) in [(1, one), (n, many)] {
+        let bare = comparison.samples[0].summary();
+        for (i, &variant) in VARIANTS.iter().enumerate().skip(1) {
+            let s = comparison.samples[i].summary();
+            let per_round = comparison.mean_ratio(i, 0);
+            let verdict = goal(variant).map_or(String::new(), |goal| {
+                format!("≤ {goal:.2}×: {}", report::verdict(per_round, goal))
+            });
+            ratios.row(vec![
+                concurrency.to_string(),
+                variant.name().into(),
+                report::times(measure::ratio(s.mean, bare.mean)),
+                report::times(per_round),
+                report::times(measure::ratio(s.p50, bare.p50)),
+                report::times(measure::ratio(s.p99, bare.p99)),
+                report::times(1.0 / comparison.time_ratio(i, 0)),
+                verdict,
+            ]);
+        }
     }
-    Ok(Batch {
-        samples,
-        elapsed: start.elapsed(),
-    })
-}
-
-/// `concurrency` tasks, each with its own clone of `service`, each doing
-/// `per_task` sequential reads.
-async fn concurrent<S, RB>(
-    service: &S,
-    read: &ReadRequest,
-    concurrency: usize,
-    per_task: usize,
-) -> Result<Batch, BoxError>
-where
-    S: Service<Request<ReqBody>, Response = Response<RB>> + Clone + Send + 'static,
-    S::Future: Send,
-    S::Error: Into<BoxError>,
-    RB: Body + Send + 'static,
-    RB::Data: Send,
-    RB::Error: Into<BoxError>,
-{
-    let start = Instant::now();
-    let mut tasks = JoinSet::new();
-    for _ in 0..concurrency {
-        let mut service = service.clone();
-        let read = read.clone();
-        tasks.spawn(async move { sequential(&mut service, &read, per_task).await });
-    }
-    let mut samples = Samples::with_capacity(concurrency * per_task);
-    while let Some(joined) = tasks.join_next().await {
-        samples.append(&mut joined??.samples);
-    }
-    Ok(Batch {
-        samples,
-        elapsed: start.elapsed(),
-    })
+    ratios.print();
 }

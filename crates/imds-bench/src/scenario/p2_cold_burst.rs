@@ -17,11 +17,11 @@ use tokio::task::JoinSet;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_imds::ImdsV2Layer;
 
-use crate::{
+use imds_bench::{
+    Mode,
     fixture::{self, HttpClient, INSTANCE_ID, Mock, ReadRequest},
     measure::{self, Samples},
     report::{self, Table},
-    scenario::Mode,
 };
 
 /// Concurrent first reads per burst, as issue 3 specifies.

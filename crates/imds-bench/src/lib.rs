@@ -1,0 +1,21 @@
+//! The parts of the benchmarks that every suite shares: the mock on
+//! loopback and the ways of reading from it ([`fixture`]), load generators
+//! ([`load`]), interleaved rounds ([`rounds`]), statistics ([`measure`])
+//! and Markdown output ([`report`]).
+//!
+//! Two suites stand on it: the `imds-bench` binary of this crate (ours
+//! against the bare hyper-util client) and `interop-tests`' `peers` bench
+//! (ours against aws-config's IMDS client, which may be compiled only
+//! there). See BENCHMARKS.md.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod fixture;
+pub mod load;
+pub mod measure;
+pub mod mode;
+pub mod report;
+pub mod rounds;
+
+pub use mode::Mode;
