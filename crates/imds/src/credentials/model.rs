@@ -1,7 +1,7 @@
 //! The credentials of an EC2 instance role, and parsing them from IMDS.
 
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -57,6 +57,39 @@ impl Credentials {
         }
     }
 
+    /// Parses a credentials document as IMDS serves it at
+    /// `meta-data/iam/security-credentials/ROLE` (or the
+    /// `security-credentials-extended/ROLE` form, which adds `AccountId`),
+    /// for example a body read with [`Client::get`](crate::Client::get).
+    /// `path` is where the body came from and `role` the role it belongs
+    /// to; both only go into the result and its errors.
+    ///
+    /// A `Code` other than `Success` is [`Error::Credentials`]; a missing or
+    /// malformed field is [`Error::BadResponse`], whose message never quotes
+    /// the document. An `Expiration` in the past is accepted: deciding what
+    /// to do with expired credentials is the caller's job.
+    ///
+    /// ```
+    /// use imds::{Credentials, Error};
+    ///
+    /// let path = "/latest/meta-data/iam/security-credentials/web";
+    /// let body = br#"{"Code": "Success", "AccessKeyId": "ASIAIOSFODNN7EXAMPLE",
+    ///     "SecretAccessKey": "wJalrXUtnFEMI", "Token": "FwoGZXIvYXdz",
+    ///     "Expiration": "2024-05-01T16:00:00Z", "Type": "AWS-HMAC"}"#;
+    /// let credentials = Credentials::from_imds_json(path, "web", body)?;
+    /// assert_eq!(credentials.role_name(), Some("web"));
+    ///
+    /// let refused = br#"{"Code": "AssumeRoleUnauthorizedAccess"}"#;
+    /// assert!(matches!(
+    ///     Credentials::from_imds_json(path, "web", refused),
+    ///     Err(Error::Credentials { .. }),
+    /// ));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn from_imds_json(path: &str, role: &str, body: &[u8]) -> Result<Self, Error> {
+        parse(path, role, body)
+    }
+
     /// The access key ID (not secret: it shows in logs such as CloudTrail).
     pub fn access_key_id(&self) -> &str {
         &self.access_key_id
@@ -108,13 +141,29 @@ impl fmt::Debug for Credentials {
             .field("access_key_id", &MaskedKeyId(&self.access_key_id))
             .field("secret_access_key", &Redacted)
             .field("session_token", &Redacted)
-            .field(
-                "expiration",
-                &format_args!("{}", humantime::format_rfc3339_seconds(self.expiration)),
-            )
+            .field("expiration", &Rfc3339(self.expiration))
             .field("account_id", &self.account_id)
             .field("role_name", &self.role_name)
             .finish_non_exhaustive()
+    }
+}
+
+/// Prints a time as RFC 3339 (`2024-05-01T16:00:00Z`) when it has that
+/// form, from 1970 to 9999, and as `SystemTime`'s own `Debug` otherwise:
+/// humantime panics or fails outside that range, and `Debug` must not
+/// (`Credentials::new` takes any time).
+struct Rfc3339(SystemTime);
+
+impl fmt::Debug for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // 10000-01-01T00:00:00Z.
+        const YEAR_10000: Duration = Duration::from_secs(253_402_300_800);
+        match self.0.duration_since(UNIX_EPOCH) {
+            Ok(since) if since < YEAR_10000 => {
+                write!(f, "{}", humantime::format_rfc3339_seconds(self.0))
+            }
+            _ => write!(f, "{:?}", self.0),
+        }
     }
 }
 
@@ -390,5 +439,23 @@ mod tests {
         let debug = format!("{short:?}");
         assert!(debug.contains("access_key_id: \"****\""), "{debug}");
         assert!(!debug.contains("AKID"), "{debug}");
+    }
+
+    #[test]
+    fn debug_of_times_humantime_cannot_format_does_not_panic() {
+        // Found while writing the parser property tests: humantime panics
+        // before 1970 and fails after 9999, and `format!` turned that into a
+        // panic in `Debug`.
+        for expiration in [
+            UNIX_EPOCH - Duration::from_secs(1),
+            UNIX_EPOCH + Duration::from_secs(253_402_300_800),
+        ] {
+            let credentials = Credentials::new("AKID", "s", "t", expiration);
+            let debug = format!("{credentials:?}");
+            assert!(debug.contains(&format!("{expiration:?}")), "{debug}");
+        }
+        let last = UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+        let debug = format!("{:?}", Credentials::new("AKID", "s", "t", last));
+        assert!(debug.contains("9999-12-31T23:59:59Z"), "{debug}");
     }
 }
