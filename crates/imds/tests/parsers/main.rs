@@ -6,6 +6,7 @@
 
 mod credentials;
 mod document;
+mod huge;
 mod listing;
 mod profile;
 mod seeds;
