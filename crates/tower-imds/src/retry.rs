@@ -25,7 +25,10 @@ use crate::Error;
 ///
 /// - **401**: retried once, at once. The layer has dropped the rejected
 ///   token by then, so the retry fetches a fresh one. This retry is part of
-///   the token protocol and does not count against the attempts.
+///   the token protocol and does not count against the attempts. Should
+///   the fresh token be refused as well (IMDS restarted again, or the token
+///   expired while the request was backing off), further 401s are retried
+///   like a 5xx, with backoff, within the attempts.
 /// - **429, 5xx**, transport errors and timeouts (including the token
 ///   request's): retried with jittered exponential backoff
 ///   ([`tower::retry::backoff`]) until `max_attempts` attempts were made.
@@ -203,7 +206,7 @@ where
         match result {
             Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
                 if std::mem::replace(&mut self.retried_unauthorized, true) {
-                    None
+                    self.back_off()
                 } else {
                     tracing::debug!("IMDS answered 401; retrying with a fresh token");
                     Some(RetryDelay::now())
@@ -269,6 +272,15 @@ mod tests {
         let mut policy = ImdsRetryPolicy::new().max_attempts(1);
         assert!(decide(&mut policy, Ok(401)));
         assert!(!decide(&mut policy, Ok(401)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_unauthorized_uses_the_budget() {
+        let mut policy = ImdsRetryPolicy::new().max_attempts(3);
+        assert!(decide(&mut policy, Ok(401)), "the token refresh");
+        assert!(decide(&mut policy, Ok(401)), "attempt 2");
+        assert!(decide(&mut policy, Ok(503)), "attempt 3");
+        assert!(!decide(&mut policy, Ok(401)), "the budget is spent");
     }
 
     #[tokio::test(start_paused = true)]

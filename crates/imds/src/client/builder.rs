@@ -13,9 +13,10 @@ use tower_imds::header::MAX_TTL_SECONDS;
 use tower_imds::{ImdsRetryPolicy, ImdsV2Layer, MetadataToken};
 
 use super::endpoint::Endpoints;
+use super::probe::ClientRetryPolicy;
 use super::stack::{self, HttpService, RequestBody};
 use super::{Client, Enabled, Inner, State};
-use crate::config::{self, ConfigError, EndpointMode, Overrides, Resolved, Source};
+use crate::config::{self, ConfigError, Endpoint, EndpointMode, Overrides, Resolved, Source};
 use crate::env::Env;
 use crate::error::Error;
 
@@ -39,7 +40,9 @@ pub enum Mode {
     /// cannot be made, and a token request that gets no HTTP answer, are
     /// final at once, so that off EC2 a call fails after one attempt.
     /// IMDS's own answers that mean "try again" (429, 5xx) and reads that
-    /// time out after a token was issued are still retried.
+    /// time out after a token was issued are still retried. Once the
+    /// endpoint has answered over HTTP, IMDS is known to be there, and
+    /// every failure is retried as in [`Mode::Expected`].
     #[default]
     Probe,
     /// For services that must run on EC2: every transport failure,
@@ -84,7 +87,7 @@ pub struct ClientBuilder {
 /// What the stack around a custom inner service is built from.
 pub(crate) struct Wrap {
     layer: ImdsV2Layer,
-    policy: ImdsRetryPolicy,
+    policy: ClientRetryPolicy,
     timeout: Duration,
 }
 
@@ -315,9 +318,13 @@ impl ClientBuilder {
         if let Some((min, max)) = self.backoff {
             policy = policy.backoff(min, max);
         }
-        if self.mode == Mode::Probe {
-            policy = policy.retry_transport_errors_if(stack::retry_in_probe_mode);
-        }
+        let policy = match (self.mode, &settings.endpoint.value) {
+            (Mode::Expected, _) => ClientRetryPolicy::expected(policy),
+            (Mode::Probe, Endpoint::Single(uri)) => ClientRetryPolicy::probe(policy, [uri]),
+            (Mode::Probe, Endpoint::Race { ipv4, ipv6 }) => {
+                ClientRetryPolicy::probe(policy, [ipv4, ipv6])
+            }
+        };
         let wrap = Wrap {
             layer: layer.clone(),
             policy,

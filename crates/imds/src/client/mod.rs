@@ -28,6 +28,7 @@
 mod builder;
 mod endpoint;
 mod path;
+mod probe;
 mod stack;
 mod walk;
 
@@ -104,7 +105,9 @@ use crate::listing;
 ///
 /// In [`Mode::Probe`] (the default) a connection that cannot be made, or a
 /// token request with no HTTP answer, fails at once: off EC2 a call costs
-/// one attempt. [`Mode::Expected`] retries those with backoff.
+/// one attempt. Once the endpoint has answered over HTTP, such failures are
+/// passing faults and are retried with backoff. [`Mode::Expected`] retries
+/// them from the start.
 ///
 /// # Endpoint modes
 ///

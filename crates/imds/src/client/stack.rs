@@ -32,8 +32,10 @@ use tower::timeout::TimeoutLayer;
 use tower::timeout::error::Elapsed;
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
+use tower_imds::ImdsV2Layer;
 use tower_imds::header::TOKEN_PATH;
-use tower_imds::{ImdsRetryPolicy, ImdsV2Layer};
+
+use super::probe::ClientRetryPolicy;
 
 use crate::config::{ConfigError, Source};
 use crate::error::{Error, ResponseError};
@@ -64,7 +66,7 @@ pub(crate) fn default_http_client(
 pub(crate) fn wrap<S, RB>(
     inner: S,
     layer: ImdsV2Layer,
-    policy: ImdsRetryPolicy,
+    policy: ClientRetryPolicy,
     attempt_timeout: Duration,
 ) -> HttpService
 where
@@ -87,11 +89,12 @@ where
     BoxCloneSyncService::new(stack)
 }
 
-/// The retry filter of probe mode: failures that suggest IMDS is not there
-/// at all are final. Those are a connection that could not be made, and a
-/// token request that got no HTTP answer (no connection, reset, or
-/// silence: off EC2, or the hop limit in a container). A read that times
-/// out or is reset after IMDS issued a token is still retried.
+/// The retry filter of probe mode until an endpoint has answered (see
+/// [`ClientRetryPolicy`]): failures that suggest IMDS is not there at all
+/// are final. Those are a connection that could not be made, and a token
+/// request that got no HTTP answer (no connection, reset, or silence: off
+/// EC2, or the hop limit in a container). A read that times out or is
+/// reset after IMDS issued a token is still retried.
 pub(crate) fn retry_in_probe_mode(error: &(dyn StdError + Send + Sync + 'static)) -> bool {
     if let Some(
         tower_imds::Error::TokenRequestFailed { .. }
