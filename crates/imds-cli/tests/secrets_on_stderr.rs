@@ -1,0 +1,131 @@
+//! With `-vv` (every log line this workspace writes), stderr never shows a
+//! token, credentials or user data: not on success, not when IMDS sends
+//! something broken that holds them.
+
+mod support;
+
+use imds_mock::{MockImds, TokenPutFault, TokenReply};
+use support::Sandbox;
+
+const USER_DATA_SECRET: &str = "DB_PASSWORD=hunter2-user-data-secret";
+const CREDENTIALS: &str = "meta-data/iam/security-credentials/imds-mock-role";
+
+async fn mock() -> MockImds {
+    MockImds::builder()
+        .user_data(format!("#!/bin/sh\nexport {USER_DATA_SECRET}\n"))
+        .tags_enabled(true)
+        .build()
+        .start()
+        .await
+        .unwrap()
+}
+
+fn assert_hidden(stderr: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(!secret.is_empty());
+        assert!(!stderr.contains(secret), "{secret:?} in stderr:\n{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn every_command_with_vv_keeps_secrets_off_stderr() {
+    let mock = mock().await;
+    let sandbox = Sandbox::new();
+    let url = mock.base_url();
+
+    let credentials = sandbox
+        .run(&url, &["-vv", "credentials", "--format", "json"])
+        .await;
+    assert_eq!(credentials.code, 0, "{credentials:?}");
+    let document = credentials.json();
+    let token = sandbox.run(&url, &["-vv", "token"]).await;
+    assert_eq!(token.code, 0, "{token:?}");
+    let token_value = token.stdout_text().trim().to_owned();
+    let cache = std::fs::read_to_string(sandbox.token_file(&mock)).unwrap();
+    let cached: serde_json::Value = serde_json::from_str(&cache).unwrap();
+    let secrets = [
+        document["SecretAccessKey"].as_str().unwrap(),
+        document["Token"].as_str().unwrap(),
+        &token_value,
+        cached["token"].as_str().unwrap(),
+        USER_DATA_SECRET,
+        "hunter2",
+    ];
+    assert_hidden(&credentials.stderr, &secrets);
+    assert_hidden(&token.stderr, &secrets);
+
+    for args in [
+        &["-vv", "user-data"][..],
+        &["-vv", "dump"],
+        &["-vv", "dump", "-L"],
+        &["-vv", "get", "user-data", CREDENTIALS],
+        &["-vv", "credentials", "--format", "env"],
+        &["-vv", "credentials", "--format", "credential-process"],
+    ] {
+        let run = sandbox.run(&url, args).await;
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("TRACE") || run.stderr.contains("DEBUG"));
+        assert_hidden(&run.stderr, &secrets);
+    }
+    // A rotation: new secrets, still hidden.
+    mock.advance_clock(std::time::Duration::from_secs(6 * 3600));
+    let run = sandbox
+        .run(&url, &["-vv", "credentials", "--format", "env"])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let rotated = sandbox
+        .run(&url, &["credentials", "--format", "json"])
+        .await
+        .json();
+    assert_hidden(
+        &run.stderr,
+        &[
+            rotated["SecretAccessKey"].as_str().unwrap(),
+            rotated["Token"].as_str().unwrap(),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn broken_answers_that_hold_secrets_are_not_quoted_on_stderr() {
+    let mock = mock().await;
+    let sandbox = Sandbox::new();
+    let url = mock.base_url();
+    let secret = "wJalrXUtnFEMI-K7MDENG-SECRET";
+    let session = "IQoJb3JpZ2luX2VjSESSIONTOKEN";
+
+    let truncated = format!(
+        r#"{{"Code": "Success", "AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": "{secret}", "Token": "{session}"#
+    );
+    let wrong_type = format!(
+        r#"{{"Code": "Success", "AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": "{secret}", "Token": ["{session}"], "Expiration": "2100-01-01T00:00:00Z"}}"#
+    );
+    let bad_expiry = format!(
+        r#"{{"Code": "Success", "AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": "{secret}", "Token": "{session}", "Expiration": "{secret}"}}"#
+    );
+    for body in [truncated, wrong_type, bad_expiry] {
+        mock.set_metadata(CREDENTIALS, body.clone());
+        for format in ["json", "env", "credential-process"] {
+            let run = sandbox
+                .run(&url, &["-vv", "credentials", "--format", format])
+                .await
+                .fails(1);
+            assert_hidden(&run.stderr, &[secret, session]);
+        }
+    }
+
+    // A token answer that is not a token, with a secret-looking value.
+    let fake_token = "AQAEAFAKE-TOKEN-VALUE-1234";
+    mock.fault_next_token_puts(
+        1,
+        TokenPutFault::Reply(TokenReply::new(format!("{fake_token}\r\n"))),
+    );
+    let run = sandbox
+        .run(
+            &url,
+            &["-vv", "--no-token-cache", "get", "meta-data/ami-id"],
+        )
+        .await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert_hidden(&run.stderr, &[fake_token]);
+}
