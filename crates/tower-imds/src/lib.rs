@@ -58,6 +58,17 @@
 //! tracing events name the endpoint, never the token. The token `PUT` carries
 //! nothing of the caller's request (in particular no `X-Forwarded-For`).
 //!
+//! That holds for what the layer sends; what the service it wraps does with
+//! a request is that service's business. A redirect follower inside the
+//! layer re-sends the request, token header included, wherever a redirect
+//! points (tower-http's `FollowRedirect` drops only `Authorization`,
+//! `Cookie` and `Proxy-Authorization` on a cross-origin hop), and follows
+//! a redirected token `PUT` too. Put it outside the layer: each hop then
+//! goes through the layer and gets its own endpoint's token, and a
+//! redirected `PUT` is refused ([`Error::TokenRequestRefused`]). If it must
+//! be inside, have it drop every header on cross-origin hops (tower-http:
+//! `FilterCredentials::new().remove_all()`). IMDS itself never redirects.
+//!
 //! # Tracing
 //!
 //! A `imds_token_fetch` span covers each token request; `debug` events

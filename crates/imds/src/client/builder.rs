@@ -264,6 +264,11 @@ impl ClientBuilder {
     /// client. The client still wraps it in its retry, token and timeout
     /// layers; connect timeouts, proxies and TLS are then `service`'s
     /// business. Requests carry absolute URIs (`http://HOST/latest/...`).
+    ///
+    /// The token is added before `service` sees a request: a `service` that
+    /// follows redirects must drop every header on a cross-origin hop
+    /// (tower-http: `FilterCredentials::new().remove_all()`), or it carries
+    /// the token wherever a redirect points.
     pub fn http_service<S, RB>(mut self, service: S) -> Self
     where
         S: Service<Request<RequestBody>, Response = Response<RB>> + Clone + Send + Sync + 'static,
