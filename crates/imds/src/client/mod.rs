@@ -32,14 +32,19 @@ mod probe;
 mod stack;
 mod walk;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::{Request, Response, StatusCode};
+use http::{Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
+use tokio::time::error::Elapsed;
 use tower::{BoxError, ServiceExt};
 use tower_imds::ImdsV2Layer;
 
@@ -214,16 +219,14 @@ impl Client {
 
     /// The body at `path`; `None` on 404. Binary safe.
     pub async fn get(&self, path: &str) -> Result<Option<Bytes>, Error> {
-        let enabled = self.enabled()?;
-        let path = path::absolute(path)?;
-        enabled.fetch(&path).await
+        let (_, body) = self.enabled()?.fetch_given(path).await?;
+        Ok(body)
     }
 
     /// The body at `path` as UTF-8 text; `None` on 404.
     pub async fn get_text(&self, path: &str) -> Result<Option<String>, Error> {
-        let enabled = self.enabled()?;
-        let path = path::absolute(path)?;
-        let Some(body) = enabled.fetch(&path).await? else {
+        let (path, body) = self.enabled()?.fetch_given(path).await?;
+        let Some(body) = body else {
             return Ok(None);
         };
         document::parse_text(&path, &body).map(|text| Some(text.to_owned()))
@@ -236,9 +239,8 @@ impl Client {
     /// [`credentials_provider`](Self::credentials_provider), whose errors
     /// never quote.)
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, Error> {
-        let enabled = self.enabled()?;
-        let path = path::absolute(path)?;
-        let Some(body) = enabled.fetch(&path).await? else {
+        let (path, body) = self.enabled()?.fetch_given(path).await?;
+        let Some(body) = body else {
             return Ok(None);
         };
         document::parse_json(&path, &body).map(Some)
@@ -371,6 +373,23 @@ impl MetadataSource for Client {
 }
 
 impl Enabled {
+    /// [`fetch`](Self::fetch) of a path as a caller gave it (relative or
+    /// absolute); returns the absolute path too. The hot path: the path is
+    /// checked by the one parse of the request URI rather than copied and
+    /// parsed first (see [`path::joined`]).
+    async fn fetch_given<'p>(&self, path: &'p str) -> Result<(Cow<'p, str>, Option<Bytes>), Error> {
+        let absolute = path::joined(path)?;
+        match self.fetch(&absolute).await {
+            Ok(body) => Ok((absolute, body)),
+            // The URI did not parse: the error `path::absolute` gives, which
+            // names the path as given.
+            Err(error @ Error::InvalidPath { .. }) => {
+                Err(path::absolute(path).err().unwrap_or(error))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// `GET path` (absolute) through the stack; the body on 2xx, `None` on
     /// 404.
     async fn fetch(&self, path: &str) -> Result<Option<Bytes>, Error> {
@@ -385,15 +404,16 @@ impl Enabled {
                 path: path.to_owned(),
             });
         }
-        self.read_body(&base, path, response).await.map(Some)
+        self.read_body(base, path, response).await.map(Some)
     }
 
     /// Sends `GET path` to the current endpoint, racing for one first in
-    /// auto mode. Returns the endpoint used and the response.
-    async fn send(&self, path: &str) -> Result<(String, Response<ResponseBody>), Error> {
+    /// auto mode. Returns the endpoint used (borrowed: no copy per request)
+    /// and the response.
+    async fn send(&self, path: &str) -> Result<(&str, Response<ResponseBody>), Error> {
         let (ipv4, ipv6, delay, winner) = match &self.endpoints {
             Endpoints::Single(base) => {
-                return Ok((base.clone(), self.call(base, path).await?));
+                return Ok((base, self.call(base, path).await?));
             }
             Endpoints::Race {
                 ipv4,
@@ -403,7 +423,7 @@ impl Enabled {
             } => (ipv4, ipv6, *delay, winner),
         };
         if let Some(base) = winner.get() {
-            return Ok((base.clone(), self.call(base, path).await?));
+            return Ok((base, self.call(base, path).await?));
         }
         let mut first = None;
         let base = winner
@@ -420,19 +440,25 @@ impl Enabled {
             })
             .await?;
         match first {
-            Some(response) => Ok((base.clone(), response)),
-            None => Ok((base.clone(), self.call(base, path).await?)),
+            Some(response) => Ok((base, response)),
+            None => Ok((base, self.call(base, path).await?)),
         }
     }
 
     /// One request through the stack to `base`.
     async fn call(&self, base: &str, path: &str) -> Result<Response<ResponseBody>, Error> {
-        let request = Request::get(format!("{base}{path}"))
-            .body(RequestBody::new())
-            .map_err(|_| Error::InvalidPath {
-                path: path.to_owned(),
-                reason: "not a valid URI path",
-            })?;
+        // Concatenated rather than `format!`ed (the formatting machinery
+        // cost more than the rest of building the request), into a string
+        // of exact capacity, which the URI then owns without a copy.
+        let mut uri = String::with_capacity(base.len() + path.len());
+        uri.push_str(base);
+        uri.push_str(path);
+        let uri = Uri::try_from(uri).map_err(|_| Error::InvalidPath {
+            path: path.to_owned(),
+            reason: "not a valid URI path",
+        })?;
+        let mut request = Request::new(RequestBody::new()); // a GET
+        *request.uri_mut() = uri;
         let timeout = self.settings.timeout.value;
         self.service
             .clone()
@@ -455,23 +481,166 @@ impl Enabled {
         // `Send` (higher-ranked lifetimes in auto traits).
         let mut body = response.into_body();
         let collect = async {
+            // IMDS values are small and usually arrive in one frame: that
+            // frame is returned as it is, without a copy (as
+            // `http_body_util::Collected::to_bytes` does). Only a second
+            // frame starts a buffer.
+            let mut first: Option<Bytes> = None;
             let mut collected = BytesMut::new();
+            let mut len = 0usize;
             while let Some(frame) = body.frame().await {
                 let Ok(data) = frame?.into_data() else {
                     continue; // trailers
                 };
-                if collected.len() + data.len() > limit {
+                len += data.len();
+                if len > limit {
                     return Ok(None);
                 }
-                collected.extend_from_slice(&data);
+                match &first {
+                    None => first = Some(data),
+                    Some(first) => {
+                        if collected.is_empty() {
+                            collected.extend_from_slice(first);
+                        }
+                        collected.extend_from_slice(&data);
+                    }
+                }
             }
-            Ok::<_, BoxError>(Some(collected.freeze()))
+            let body = if collected.is_empty() {
+                first.unwrap_or_default()
+            } else {
+                collected.freeze()
+            };
+            Ok::<_, BoxError>(Some(body))
         };
-        match tokio::time::timeout(timeout, collect).await {
+        match within(timeout, collect).await {
             Err(_elapsed) => Err(Error::timeout(base, timeout, None)),
             Ok(Ok(Some(body))) => Ok(body),
             Ok(Ok(None)) => Err(Error::bad_response(path, ResponseError::TooLarge { limit })),
             Ok(Err(error)) => Err(stack::map_error(error, base, timeout)),
         }
+    }
+}
+
+/// `tokio::time::timeout(timeout, future)`, but without a timer when
+/// `future` is done at its first poll, as a body mostly is once its
+/// response head has arrived. A tokio timer takes the runtime's timer lock
+/// when it is dropped, armed or not, so this spares most reads a lock and
+/// the timer's set-up (BENCHMARKS.md, P1). The deadline then counts from
+/// the first poll, a moment later than the call.
+async fn within<F: Future>(timeout: Duration, future: F) -> Result<F::Output, Elapsed> {
+    let mut future = std::pin::pin!(future);
+    let polled = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await;
+    match polled {
+        Poll::Ready(output) => Ok(output),
+        Poll::Pending => tokio::time::timeout(timeout, future).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use futures_util::{StreamExt, stream};
+    use http::{HeaderValue, Method};
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+    use http_body_util::combinators::UnsyncBoxBody;
+    use tower_imds::header::X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS;
+
+    use super::*;
+    use crate::Env;
+
+    type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+    /// A client whose HTTP service answers the token `PUT` and gives every
+    /// read the body `frames` makes.
+    fn client_over(frames: fn() -> Body, max: usize) -> Client {
+        let service = tower::service_fn(move |request: Request<RequestBody>| async move {
+            if request.method() == Method::PUT {
+                let mut response = Response::new(frames_of(&["a-token"]));
+                response.headers_mut().insert(
+                    X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS,
+                    HeaderValue::from_static("21600"),
+                );
+                return Ok::<_, Infallible>(response);
+            }
+            Ok(Response::new(frames()))
+        });
+        Client::builder()
+            .env(Env::from_map::<_, String, String>([]))
+            .endpoint("http://127.0.0.1:1")
+            .max_response_size(max)
+            .http_service(service)
+            .build()
+            .unwrap()
+    }
+
+    fn frames_of(chunks: &[&'static str]) -> Body {
+        let frames: Vec<Result<Frame<Bytes>, Infallible>> = chunks
+            .iter()
+            .map(|chunk| Ok(Frame::data(Bytes::from_static(chunk.as_bytes()))))
+            .collect();
+        StreamBody::new(stream::iter(frames)).boxed_unsync()
+    }
+
+    // `read_body` keeps a lone frame as it is and gathers several in a
+    // buffer: both must give the whole body, and the limit must count all
+    // frames.
+    #[tokio::test]
+    async fn bodies_in_one_or_many_frames_are_read_whole_within_the_limit() {
+        let one = client_over(|| frames_of(&["i-0123"]), 6);
+        assert_eq!(
+            one.get("meta-data/instance-id").await.unwrap().unwrap(),
+            "i-0123"
+        );
+        let many = || frames_of(&["", "i-", "", "01", "23"]);
+        let client = client_over(many, 6);
+        assert_eq!(
+            client.get("meta-data/instance-id").await.unwrap().unwrap(),
+            "i-0123"
+        );
+        let empty = client_over(|| frames_of(&["", ""]), 6);
+        assert_eq!(
+            empty.get("meta-data/instance-id").await.unwrap().unwrap(),
+            ""
+        );
+        let error = client_over(many, 5)
+            .get("meta-data/instance-id")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::BadResponse {
+                    reason: ResponseError::TooLarge { limit: 5 },
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    // A body that is not complete at the first poll gets the timeout: one
+    // that stalls after its first frame fails after exactly the timeout.
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stalls_times_out() {
+        let stalled = || {
+            let first = stream::iter([Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"i-")))]);
+            StreamBody::new(first.chain(stream::pending())).boxed_unsync()
+        };
+        let client = client_over(stalled, 1024);
+        let started = tokio::time::Instant::now();
+        let read = client.get("meta-data/instance-id");
+        let error = tokio::time::timeout(Duration::from_secs(5), read)
+            .await
+            .expect("the body's timeout fires")
+            .unwrap_err();
+        assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(1),
+            "the default timeout"
+        );
     }
 }

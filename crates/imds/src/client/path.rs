@@ -1,6 +1,8 @@
 //! Request paths: what [`Client::get`](super::Client::get) accepts, and
 //! listing entries turned into path segments.
 
+use std::borrow::Cow;
+
 use http::uri::PathAndQuery;
 
 use crate::error::Error;
@@ -33,6 +35,24 @@ pub(crate) fn absolute(path: &str) -> Result<String, Error> {
     PathAndQuery::try_from(absolute.as_str())
         .map_err(|_| invalid("not a valid URI path: percent-encode spaces and other characters"))?;
     Ok(absolute)
+}
+
+/// [`absolute`] for the hot path ([`Client::get`](super::Client::get) and
+/// its text and JSON forms): borrowed when `path` is already absolute, and
+/// without the URI check, which would copy and parse the path only for the
+/// request's URI to be parsed again. That parse (`Enabled::call`) fails on
+/// exactly the paths the check refuses, and the caller then reports
+/// [`absolute`]'s error. A query or fragment, which that parse would
+/// accept, is refused here.
+pub(crate) fn joined(path: &str) -> Result<Cow<'_, str>, Error> {
+    if path.bytes().any(|b| b == b'?' || b == b'#') {
+        return absolute(path).map(Cow::Owned);
+    }
+    Ok(if path.starts_with('/') {
+        Cow::Borrowed(path)
+    } else {
+        Cow::Owned(format!("{LATEST}{path}"))
+    })
 }
 
 /// `name` as one path segment: characters that are not safe in a path are
@@ -74,6 +94,24 @@ mod tests {
             absolute("/2021-07-15/meta-data/").unwrap(),
             "/2021-07-15/meta-data/"
         );
+    }
+
+    #[test]
+    fn joined_borrows_absolute_paths_and_refuses_queries() {
+        let path = "/latest/meta-data/ami-id";
+        assert!(matches!(joined(path).unwrap(), Cow::Borrowed(p) if p == path));
+        assert_eq!(
+            joined("meta-data/ami-id").unwrap(),
+            "/latest/meta-data/ami-id"
+        );
+        assert_eq!(joined("").unwrap(), "/latest/");
+        for path in ["x?y=1", "x#f", "/latest/?a"] {
+            let error = joined(path).unwrap_err();
+            assert!(
+                matches!(&error, Error::InvalidPath { path: p, .. } if p == path),
+                "{path:?}: {error:?}"
+            );
+        }
     }
 
     #[test]

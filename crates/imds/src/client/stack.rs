@@ -17,6 +17,8 @@
 //!   metadata; no TLS), `TCP_NODELAY`, and a connect timeout.
 
 use std::error::Error as StdError;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -52,14 +54,39 @@ pub(crate) type HttpService =
 
 /// The inner service the default stack uses: hyper-util's client over a
 /// plain HTTP connector.
-pub(crate) fn default_http_client(
-    connect_timeout: Duration,
-) -> HyperClient<HttpConnector, RequestBody> {
+pub(crate) fn default_http_client(connect_timeout: Duration) -> SharedHttpClient {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(connect_timeout));
     connector.set_nodelay(true);
     connector.enforce_http(true);
-    HyperClient::builder(TokioExecutor::new()).build(connector)
+    SharedHttpClient(Arc::new(
+        HyperClient::builder(TokioExecutor::new()).build(connector),
+    ))
+}
+
+/// hyper-util's client behind one `Arc`. The stack is cloned twice per
+/// request (the client calls a clone, and `tower::retry` keeps one for the
+/// next attempt); this makes the HTTP client's share of each clone one
+/// reference count rather than three (executor, connector, pool), which
+/// the two worker threads would otherwise bounce between them under load.
+#[derive(Clone, Debug)]
+pub(crate) struct SharedHttpClient(Arc<DefaultClient>);
+
+type DefaultClient = HyperClient<HttpConnector, RequestBody>;
+
+impl Service<Request<RequestBody>> for SharedHttpClient {
+    type Response = <DefaultClient as Service<Request<RequestBody>>>::Response;
+    type Error = hyper_util::client::legacy::Error;
+    type Future = hyper_util::client::legacy::ResponseFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // As hyper-util's own `poll_ready`: the pool waits inside `call`.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+        self.0.request(request)
+    }
 }
 
 /// `inner` wrapped in the retry, token and timeout layers.
