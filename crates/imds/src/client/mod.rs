@@ -411,25 +411,32 @@ impl Enabled {
     /// auto mode. Returns the endpoint used (borrowed: no copy per request)
     /// and the response.
     async fn send(&self, path: &str) -> Result<(&str, Response<ResponseBody>), Error> {
-        let (ipv4, ipv6, delay, winner) = match &self.endpoints {
-            Endpoints::Single(base) => {
-                return Ok((base, self.call(base, path).await?));
-            }
-            Endpoints::Race {
-                ipv4,
-                ipv6,
-                delay,
-                winner,
-            } => (ipv4, ipv6, *delay, winner),
-        };
-        if let Some(base) = winner.get() {
-            return Ok((base, self.call(base, path).await?));
+        match self.endpoints.current() {
+            Some(base) => Ok((base, self.call(base, path).await?)),
+            // Boxed: the race holds two requests and a timer, and its state
+            // would otherwise make every request's future (moved as it is
+            // built) several times larger. Only auto mode's first requests
+            // come here.
+            None => Box::pin(self.race(path)).await,
         }
+    }
+
+    /// Auto mode before a winner is known: races IPv4 and IPv6 for it.
+    async fn race(&self, path: &str) -> Result<(&str, Response<ResponseBody>), Error> {
+        let Endpoints::Race {
+            ipv4,
+            ipv6,
+            delay,
+            winner,
+        } = &self.endpoints
+        else {
+            unreachable!("a single endpoint is always current");
+        };
         let mut first = None;
         let base = winner
             .get_or_try_init(|| async {
                 let (family, response) =
-                    endpoint::race(self.call(ipv4, path), self.call(ipv6, path), delay).await?;
+                    endpoint::race(self.call(ipv4, path), self.call(ipv6, path), *delay).await?;
                 first = Some(response);
                 let base = match family {
                     Family::V4 => ipv4.clone(),
