@@ -6,10 +6,10 @@
 //! restart). With the shipped retry policy no call may fail, and the token
 //! is fetched once per expiry, not once per waiting task.
 //!
-//! Bounded: each task makes a fixed number of calls, and a few more once
-//! the driver has injected its last fault; faults come at points of
-//! progress (counted calls), never of wall-clock time; loopback only; and a
-//! generous deadline fails the test rather than let it hang.
+//! Bounded: each task makes a few calls per event and a few after the last
+//! one (about 3,000 in all); faults come at points of progress (counted
+//! calls), never of wall-clock time; loopback only; and a generous deadline
+//! fails the test rather than let it hang.
 
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ const TASKS: usize = 64;
 const CALLS_PER_TASK: usize = 40;
 /// ...and after the last event.
 const TAIL_CALLS: usize = 5;
+/// Calls each task makes between two events, at most.
+const CALLS_PER_EVENT: usize = 4;
 /// Calls between two events, at least.
 const GAP: usize = 50;
 /// The default token TTL the client asks for: a jump of the mock's clock by
@@ -100,18 +102,28 @@ impl Progress {
 
 /// One task's calls; the failed ones.
 async fn calls(client: Client, task: usize, progress: watch::Sender<Progress>) -> Vec<imds::Error> {
+    let mut watch = progress.subscribe();
     let mut failures = Vec::new();
-    let (mut seen, mut tail) = (0, 0);
+    let (mut seen, mut made, mut tail) = (0, 0, 0);
     for call in 0.. {
-        let mut finished = false;
+        // A few calls per event while the driver works, so that the others
+        // do not run up thousands of calls while one waits out a stall.
+        let finished = watch
+            .wait_for(|p| p.finished || p.events != seen || made < CALLS_PER_EVENT)
+            .await
+            .expect("the task holds a sender")
+            .finished;
         progress.send_modify(|p| {
+            if p.events != seen {
+                made = 0;
+            }
             p.catch_up(&mut seen);
-            finished = p.finished;
         });
         tail += usize::from(finished);
         if call >= CALLS_PER_TASK && tail > TAIL_CALLS {
             break;
         }
+        made += 1;
         if let Err(error) = read(&client, task + call).await {
             failures.push(error);
         }
