@@ -5,8 +5,11 @@
 //! token issued, every credential set's secret key and session token, and
 //! the user data.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+// One capture helper for the workspace's tests, and why it is not a
+// subscriber per test: see its module docs.
+#[path = "../crates/imds/tests/support/log_capture.rs"]
+mod log_capture;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,7 +19,6 @@ use imds::{Client, Env};
 use imds_mock::{MockImds, TokenPutFault, TokenReply};
 use tower::{Layer, ServiceExt};
 use tower_imds::{ImdsV2Layer, get_metadata_token};
-use tracing_subscriber::fmt::MakeWriter;
 
 const USER_DATA: &str = "#!/bin/sh\nexport DB_PASSWORD=user-data-secret-7f3a9\n";
 const USER_DATA_SECRET: &str = "user-data-secret-7f3a9";
@@ -26,33 +28,6 @@ const TOKEN_LIKE: &str = "AQAEAHsecretTOKENlike0123456789abcdefghijklmnopqrst=="
 const SECRET_KEY_LIKE: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY";
 const SESSION_LIKE: &str = "IQoJb3JpZ2luX2VjSESSIONTOKENLIKE";
 const CREDENTIALS: &str = "meta-data/iam/security-credentials/imds-mock-role";
-
-/// Everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// The secrets seen so far, to look for afterwards.
 #[derive(Default)]
@@ -110,13 +85,7 @@ fn shown(error: &(dyn std::error::Error + 'static)) -> String {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_whole_session_at_trace_level_logs_no_secret() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = log_capture::capture(tracing::Level::TRACE);
     let mut secrets = Secrets::default();
     secrets.add(USER_DATA_SECRET);
     secrets.add(TOKEN_LIKE);

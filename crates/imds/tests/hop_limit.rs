@@ -1,14 +1,14 @@
 //! The container hop-limit case, with the default client: the token PUT is
 //! never answered (its answer dies one hop short), reads still are.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "support/log_capture.rs"]
+mod log_capture;
+
 use std::time::Duration;
 
 use imds::error::HOP_LIMIT_HINT;
 use imds::{Client, Env, Error};
 use imds_mock::{MockImds, defaults};
-use tracing_subscriber::fmt::MakeWriter;
 
 /// The default timeout, which the client waits for the token PUT.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -44,36 +44,9 @@ async fn an_unanswered_token_request_fails_after_the_timeout_naming_the_hop_limi
     assert_eq!(stats.reads, 0, "no read without a token");
 }
 
-/// Everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn with_fallback_it_reads_over_imdsv1_and_warns_once() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = log_capture::capture(tracing::Level::WARN);
 
     let mock = MockImds::builder()
         .imdsv1_allowed(true)
@@ -102,7 +75,7 @@ async fn with_fallback_it_reads_over_imdsv1_and_warns_once() {
             .iter()
             .all(|r| r.method == http::Method::PUT || !r.has_token)
     );
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let warnings: Vec<&str> = log.lines().filter(|line| line.contains("WARN")).collect();
     assert_eq!(warnings.len(), 1, "{log}");
     assert!(warnings[0].contains("falling back to IMDSv1"), "{log}");

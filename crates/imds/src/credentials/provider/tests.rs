@@ -1,5 +1,3 @@
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
@@ -58,35 +56,21 @@ fn provider(imds: &FakeImds, clock: &ManualClock) -> CredentialsProvider<FakeImd
         .build()
 }
 
-/// Log output captured for the current thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
+#[path = "../../../tests/support/log_capture.rs"]
+mod log_capture;
 
-impl io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+/// Log output captured for the current thread (see `log_capture` for why
+/// not a subscriber per test).
+struct Logs(log_capture::Captured);
 
 impl Logs {
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+    fn capture() -> (Self, log_capture::CaptureGuard) {
+        let (captured, guard) = log_capture::capture(tracing::Level::DEBUG);
+        (Self(captured), guard)
     }
 
     fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        self.0.text()
     }
 
     fn warnings(&self) -> usize {
