@@ -129,12 +129,13 @@ async fn fetch(enabled: &Enabled, node: Node) -> Result<(Node, Option<Bytes>), E
 
 async fn walk(enabled: &Enabled, start: Node) -> Result<Option<Value>, Error> {
     let mut tree: Option<Value> = None;
-    let mut queue = VecDeque::from([start]);
+    let mut queue = Queue::default();
+    queue.push(start);
     let mut in_flight = FuturesUnordered::new();
     let mut entries = 0usize;
     loop {
         while in_flight.len() < enabled.concurrency {
-            let Some(node) = queue.pop_front() else { break };
+            let Some(node) = queue.pop() else { break };
             in_flight.push(fetch(enabled, node));
         }
         let Some(result) = in_flight.next().await else {
@@ -162,10 +163,38 @@ async fn walk(enabled: &Enabled, start: Node) -> Result<Option<Value>, Error> {
                 };
                 return Err(Error::bad_response(node.path, reason));
             }
-            queue.push_back(child);
+            queue.push(child);
         }
     }
     Ok(tree)
+}
+
+/// The paths waiting for a free request slot: listings before values.
+///
+/// A listing is on the walk's critical path (it names what to fetch next,
+/// down to the deepest level), a value is not; a listing that waited
+/// behind the values listed with it would add round trips to the walk.
+/// Once only values are left, their order does not change when the walk
+/// ends: every slot is busy until the last one.
+#[derive(Default)]
+struct Queue {
+    listings: VecDeque<Node>,
+    values: VecDeque<Node>,
+}
+
+impl Queue {
+    fn push(&mut self, node: Node) {
+        match node.kind {
+            Kind::Leaf => self.values.push_back(node),
+            Kind::Version | Kind::Dir | Kind::PublicKeys => self.listings.push_back(node),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Node> {
+        self.listings
+            .pop_front()
+            .or_else(|| self.values.pop_front())
+    }
 }
 
 /// The entries of a listing, as nodes to fetch. Entries that cannot be a
@@ -329,6 +358,53 @@ mod tests {
             ]
         );
         assert_eq!(dir[1].keys, ["A b"]);
+    }
+
+    #[test]
+    fn listings_leave_the_queue_before_values() {
+        let node = |path: &str, kind| Node {
+            path: path.into(),
+            keys: vec![],
+            kind,
+        };
+        let mut queue = Queue::default();
+        queue.push(node("a", Kind::Leaf));
+        queue.push(node("b/", Kind::Dir));
+        queue.push(node("c", Kind::Leaf));
+        queue.push(node("d/", Kind::PublicKeys));
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop()).map(|n| n.path).collect();
+        assert_eq!(order, ["b/", "d/", "a", "c"]);
+    }
+
+    // With one request at a time, every listing of the tree is read before
+    // any value: a value is sent only when no listing is waiting, and then
+    // none is left to be found.
+    #[tokio::test]
+    async fn one_at_a_time_every_listing_comes_before_every_value() {
+        let mock = imds_mock::MockImds::builder()
+            .tags_enabled(true)
+            .build()
+            .start()
+            .await
+            .unwrap();
+        let client = Client::builder()
+            .env(crate::Env::from_map::<_, String, String>([]))
+            .endpoint(mock.base_url())
+            .concurrency(1)
+            .build()
+            .unwrap();
+        let tree = client.walk("meta-data/").await.unwrap().unwrap();
+        assert!(tree["network"]["interfaces"]["macs"].is_object());
+        let reads: Vec<String> = mock
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == http::Method::GET)
+            .map(|r| r.path)
+            .collect();
+        let first_value = reads.iter().position(|p| !p.ends_with('/')).unwrap();
+        let listings = reads.iter().filter(|p| p.ends_with('/')).count();
+        assert_eq!(first_value, listings, "{reads:#?}");
+        assert!(listings > 10, "{reads:#?}");
     }
 
     #[test]
