@@ -9,7 +9,7 @@
 //! leads the next fetch. No task is spawned.
 
 use std::{
-    sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
+    sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock},
     time::Duration,
 };
 
@@ -50,12 +50,22 @@ pub(crate) enum Acquired {
 /// All endpoints a layer has talked to. Usually one.
 #[derive(Default)]
 pub(crate) struct TokenCache {
+    /// The entry of the first endpoint, read without a lock: most layers
+    /// only ever talk to one IMDS, and a service cloned before its first
+    /// call (as a stack is, once per request) does not know it yet.
+    first: OnceLock<Arc<EndpointTokens>>,
+    /// Every entry, the first included.
     endpoints: RwLock<Vec<Arc<EndpointTokens>>>,
 }
 
 impl TokenCache {
     /// The entry for the endpoint `uri` talks to, created on first use.
     pub(crate) fn endpoint(&self, uri: &Uri) -> Arc<EndpointTokens> {
+        if let Some(first) = self.first.get()
+            && first.endpoint.matches(uri)
+        {
+            return first.clone();
+        }
         let read = self
             .endpoints
             .read()
@@ -72,6 +82,10 @@ impl TokenCache {
             return found.clone();
         }
         let created = Arc::new(EndpointTokens::new(TokenEndpoint::of(uri)));
+        if write.is_empty() {
+            // Under the write lock, so `first` is the entry in the list.
+            let _ = self.first.set(created.clone());
+        }
         write.push(created.clone());
         created
     }
@@ -298,6 +312,11 @@ mod tests {
         let c = cache.endpoint(&Uri::from_static("http://127.0.0.1:2/a"));
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
+        // The first endpoint's lock-free slot holds the listed entry.
+        assert!(Arc::ptr_eq(cache.first.get().unwrap(), &a));
+        let again = cache.endpoint(&Uri::from_static("http://127.0.0.1:2/b"));
+        assert!(Arc::ptr_eq(&again, &c));
+        assert_eq!(cache.endpoints.read().unwrap().len(), 2);
     }
 
     #[tokio::test(start_paused = true)]

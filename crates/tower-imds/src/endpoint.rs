@@ -32,7 +32,15 @@ impl TokenEndpoint {
     /// Whether a request to `uri` talks to this endpoint. Allocation-free, as
     /// it runs on every request.
     pub(crate) fn matches(&self, uri: &Uri) -> bool {
-        self.scheme.as_ref() == uri.scheme() && self.authority.as_ref() == uri.authority()
+        self.scheme.as_ref() == uri.scheme()
+            && match (&self.authority, uri.authority()) {
+                // Bytes first: `Authority`'s `==` ignores ASCII case one
+                // byte at a time, which cost more than the rest of a
+                // cache hit; the same bytes are the usual case.
+                (Some(ours), Some(theirs)) => ours.as_str() == theirs.as_str() || ours == theirs,
+                (None, None) => true,
+                _ => false,
+            }
     }
 
     /// The URI scheme, if the requests carried one.
@@ -83,6 +91,13 @@ mod tests {
         assert!(!a.matches(&Uri::from_static("http://127.0.0.1:1339/latest/user-data")));
         assert!(!a.matches(&Uri::from_static("https://127.0.0.1:1338/latest/user-data")));
         assert!(!a.matches(&Uri::from_static("/latest/user-data")));
+        let named = TokenEndpoint::of(&Uri::from_static("http://imds.local:80/"));
+        assert!(named.matches(&Uri::from_static("http://IMDS.Local:80/latest/")));
+        assert!(!named.matches(&Uri::from_static("http://imds.locals:80/latest/")));
+        assert!(!named.matches(&Uri::from_static("/latest/")));
+        let relative = TokenEndpoint::of(&Uri::from_static("/latest/"));
+        assert!(relative.matches(&Uri::from_static("/latest/meta-data/")));
+        assert!(!relative.matches(&Uri::from_static("http://imds.local:80/latest/")));
         assert_eq!(a.to_string(), "http://127.0.0.1:1338");
         assert_eq!(a.token_uri(), "http://127.0.0.1:1338/latest/api/token");
     }

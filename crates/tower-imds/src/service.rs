@@ -29,7 +29,8 @@ pub struct ImdsV2<S> {
     config: Arc<Config>,
     cache: Arc<TokenCache>,
     /// The entry of the endpoint of the last request: spares the cache's
-    /// lock when, as usual, every request goes to the same endpoint.
+    /// lock when this service (or the one it was cloned from) talks to an
+    /// endpoint other than the cache's first, which needs no lock.
     last: Option<Arc<EndpointTokens>>,
 }
 
