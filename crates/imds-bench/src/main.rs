@@ -7,6 +7,7 @@
 //! cargo run -p imds-bench -- --quick           # seconds, even in debug (CI)
 //! cargo run -p imds-bench --release -- --only p1-hot-path --server-thread
 //! cargo run -p imds-bench --release -- --profile client --requests 200000
+//! cargo run -p imds-bench --release -- --profile client --requests 200000 --tasks 64
 //! ```
 //!
 //! The comparisons with aws-config (P3, P5) are in `interop-tests`' `peers`
@@ -69,6 +70,11 @@ struct Args {
     #[arg(long, default_value_t = 100_000, requires = "profile")]
     requests: u64,
 
+    /// For `--profile`: spread the reads over this many concurrent tasks
+    /// (1: one after the other on the main task).
+    #[arg(long, default_value_t = 1, requires = "profile")]
+    tasks: usize,
+
     /// The memory scenario's child: hold this, report the peak RSS.
     #[arg(long, value_enum, hide = true)]
     rss_probe: Option<rss::Holding>,
@@ -112,7 +118,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     };
     let mock = Mock::start(placement).await?;
     let outcome = match args.profile {
-        Some(variant) => profile::run(&mock, variant, args.requests)
+        Some(variant) => profile::run(&mock, variant, args.requests, args.tasks)
             .await
             .map(|()| true),
         None => benchmark(&mock, placement, &args).await,
@@ -204,6 +210,16 @@ mod tests {
     async fn profile_mode_runs_every_variant() {
         for variant in ["bare", "layer", "client"] {
             let args = Args::parse_from(["imds-bench", "--profile", variant, "--requests", "20"]);
+            assert!(run(args).await.unwrap());
+            let args = Args::parse_from([
+                "imds-bench",
+                "--profile",
+                variant,
+                "--requests",
+                "20",
+                "--tasks",
+                "4",
+            ]);
             assert!(run(args).await.unwrap());
         }
     }
