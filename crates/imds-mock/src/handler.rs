@@ -86,18 +86,19 @@ pub(crate) async fn handle<B>(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<Response<Body>, CloseConnection> {
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // Borrowed from the request; the log's copy is the only one made.
+    let path = request.uri().path();
     let headers = request.headers();
     let is_token_path = path == TOKEN_PATH;
     let mut record = RecordedRequest {
         method: method.clone(),
-        path: path.clone(),
+        path: path.to_owned(),
         has_token: headers.contains_key(TOKEN_HEADER),
         has_ttl: headers.contains_key(TTL_HEADER),
         has_forwarded_for: headers.contains_key("x-forwarded-for"),
         status: None,
     };
-    state.recorder.arrived(&method, &path, is_token_path);
+    state.recorder.arrived(&method, path, is_token_path);
 
     let (latency, fault) = state.faults.decide(is_token_path && method == Method::PUT);
     if !latency.is_zero() {
@@ -131,7 +132,7 @@ pub(crate) async fn handle<B>(
         Some(Fault::TokenReply(reply)) => (token_reply(reply), Ending::by_fault(StatusCode::OK)),
         Some(Fault::Fail(status)) => (error_page(status), Ending::by_fault(status)),
         None => {
-            let (response, token_issued) = respond(&state, &method, &path, headers);
+            let (response, token_issued) = respond(&state, &method, path, headers);
             (response, Ending::answered(token_issued))
         }
     };

@@ -103,7 +103,13 @@ impl Recorder {
         } else if method == Method::GET || method == Method::HEAD {
             stats.reads += 1;
         }
-        *stats.per_path.entry(path.to_owned()).or_default() += 1;
+        // A path seen before is counted without allocating its key again.
+        match stats.per_path.get_mut(path) {
+            Some(count) => *count += 1,
+            None => {
+                stats.per_path.insert(path.to_owned(), 1);
+            }
+        }
     }
 
     /// Counts how a request ended and logs it.

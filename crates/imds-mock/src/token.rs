@@ -45,9 +45,11 @@ pub(crate) fn parse_ttl(value: Option<&HeaderValue>) -> Result<u64, TtlError> {
 }
 
 /// Every token issued and not yet forgotten, with its expiry instant.
+/// Keyed by bytes, as tokens arrive in a header: a read is checked without
+/// validating its header as UTF-8 first.
 #[derive(Default)]
 pub(crate) struct TokenStore {
-    tokens: Mutex<HashMap<String, Instant>>,
+    tokens: Mutex<HashMap<Box<[u8]>, Instant>>,
 }
 
 impl fmt::Debug for TokenStore {
@@ -66,15 +68,12 @@ impl TokenStore {
         let token = b64::encode_url_unpadded(&random::bytes::<42>());
         let mut tokens = lock(&self.tokens);
         tokens.retain(|_, expires_at| now < *expires_at);
-        tokens.insert(token.clone(), now + ttl);
+        tokens.insert(token.as_bytes().into(), now + ttl);
         token
     }
 
     /// Whether `token` was issued here and has not expired at `now`.
     pub(crate) fn is_valid(&self, token: &[u8], now: Instant) -> bool {
-        let Ok(token) = std::str::from_utf8(token) else {
-            return false;
-        };
         lock(&self.tokens)
             .get(token)
             .is_some_and(|expires_at| now < *expires_at)
