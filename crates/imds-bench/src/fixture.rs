@@ -233,16 +233,27 @@ where
 /// process environment and config file (so a developer's `AWS_*` settings
 /// do not change what is measured).
 pub fn imds_client(mock: &Mock) -> Result<imds::Client, BoxError> {
+    imds_client_at(&mock.base_url())
+}
+
+/// [`imds_client`] for any server at `base` (`http://127.0.0.1:PORT`).
+pub fn imds_client_at(base: &str) -> Result<imds::Client, BoxError> {
     Ok(imds::Client::builder()
         .env(imds::Env::from_map::<_, String, String>([]))
-        .endpoint(mock.base_url())
+        .endpoint(base)
         .build()?)
 }
 
 /// A token fetched by hand with one PUT through the bare client, as a user
 /// of the bare client would.
 pub async fn fetch_token(client: &HttpClient, mock: &Mock) -> Result<MetadataToken, BoxError> {
-    let request = Request::put(mock.uri(imds_mock::TOKEN_PATH)?)
+    fetch_token_at(client, &mock.base_url()).await
+}
+
+/// [`fetch_token`] from any server at `base` (`http://127.0.0.1:PORT`).
+pub async fn fetch_token_at(client: &HttpClient, base: &str) -> Result<MetadataToken, BoxError> {
+    let uri: Uri = format!("{base}{}", imds_mock::TOKEN_PATH).parse()?;
+    let request = Request::put(uri)
         .header(imds_mock::TTL_HEADER, "21600")
         .body(Empty::new())?;
     let response = client.request(request).await?;

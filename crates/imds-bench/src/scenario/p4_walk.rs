@@ -2,7 +2,8 @@
 //! 1 ms, and the whole default tree (`/latest/`, user-data aside) is read
 //!
 //! - by our `Client::walk("")`, which keeps up to `concurrency` requests in
-//!   flight (16 by default), level after level as listings arrive;
+//!   flight (16 by default), sending the children of each listing as it
+//!   arrives, listings before values;
 //! - by a serial walk of the same tree through the same kind of client:
 //!   one request at a time, depth first, each listing's entries fetched in
 //!   turn (the strategy of the Python `ec2imds`);
