@@ -407,6 +407,66 @@ mod tests {
         assert!(listings > 10, "{reads:#?}");
     }
 
+    /// The mock's default instance with 4 network interfaces, 12 tags, 6
+    /// block devices and 3 keys: 128 reads over 8 levels.
+    fn busy_instance() -> imds_mock::Config {
+        let mut builder = imds_mock::MockImds::builder()
+            .tags_enabled(true)
+            .tags((1..=12).map(|i| (format!("tag-{i:02}"), "value")))
+            .public_keys((1..=3).map(|i| (format!("key-{i}"), "ssh-ed25519 AAAA")));
+        for ebs in 1..=4 {
+            builder = builder.metadata(format!("meta-data/block-device-mapping/ebs{ebs}"), "sdb");
+        }
+        for eni in 1..=3 {
+            let mac = format!("meta-data/network/interfaces/macs/0e:8f:62:3a:d1:4{eni}");
+            let leaves = [
+                "device-number",
+                "interface-id",
+                "local-hostname",
+                "local-ipv4s",
+                "mac",
+                "owner-id",
+                "security-group-ids",
+                "security-groups",
+                "subnet-id",
+                "subnet-ipv4-cidr-block",
+                "vpc-id",
+                "vpc-ipv4-cidr-block",
+                "vpc-ipv4-cidr-blocks",
+            ];
+            for leaf in leaves {
+                builder = builder.metadata(format!("{mac}/{leaf}"), "x");
+            }
+        }
+        builder.build()
+    }
+
+    // On a paused clock only the mock's latency takes time, so the walk's
+    // duration over the latency counts the round trips it waited for one
+    // after another: its scheduling, exactly. With 16 in flight, 128 reads
+    // over 8 levels need at least 10 (the first two levels have 1 and 2
+    // reads, the other 125 fill at most 16 slots a round); sending values
+    // and listings in the order they were listed needed 11.
+    #[tokio::test(start_paused = true)]
+    async fn sixteen_in_flight_walk_a_busy_instance_in_the_fewest_round_trips() {
+        let latency = std::time::Duration::from_millis(1);
+        let mock = busy_instance().start().await.unwrap();
+        let client = Client::builder()
+            .env(crate::Env::from_map::<_, String, String>([]))
+            .endpoint(mock.base_url())
+            .concurrency(16)
+            .build()
+            .unwrap();
+        client.get("meta-data/ami-id").await.unwrap();
+        mock.set_latency(latency);
+        let reads = mock.stats().reads;
+        let start = tokio::time::Instant::now();
+        client.walk("").await.unwrap().unwrap();
+        let round_trips = start.elapsed().as_nanos() / latency.as_nanos();
+        assert_eq!(mock.stats().reads - reads, 128);
+        assert_eq!(round_trips, 10);
+    }
+
     #[test]
     fn insert_builds_nested_objects() {
         let mut tree = None;
