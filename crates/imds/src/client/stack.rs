@@ -116,23 +116,6 @@ where
     BoxCloneSyncService::new(stack)
 }
 
-/// The retry filter of probe mode until an endpoint has answered (see
-/// [`ClientRetryPolicy`]): failures that suggest IMDS is not there at all
-/// are final. Those are a connection that could not be made, and a token
-/// request that got no HTTP answer (no connection, reset, or silence: off
-/// EC2, or the hop limit in a container). A read that times out or is
-/// reset after IMDS issued a token is still retried.
-pub(crate) fn retry_in_probe_mode(error: &(dyn StdError + Send + Sync + 'static)) -> bool {
-    if let Some(
-        tower_imds::Error::TokenRequestFailed { .. }
-        | tower_imds::Error::TokenRequestTimedOut { .. },
-    ) = error.downcast_ref::<tower_imds::Error>()
-    {
-        return false;
-    }
-    !is_connect_error(error)
-}
-
 /// `error` and the errors it wraps, outermost first.
 ///
 /// The cause of a `TokenRequestFailed` is read from its field: it is an
@@ -287,25 +270,5 @@ mod tests {
             map_error("reset".into(), "e", timeout),
             Error::Unreachable { .. }
         ));
-    }
-
-    #[test]
-    fn probe_mode_gives_up_on_absent_imds_only() {
-        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        assert!(!retry_in_probe_mode(&refused));
-        let failed_put = tower_imds::Error::TokenRequestFailed {
-            endpoint: endpoint(),
-            source: Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
-        };
-        assert!(!retry_in_probe_mode(&failed_put));
-        let silent_put = tower_imds::Error::TokenRequestTimedOut {
-            endpoint: endpoint(),
-            timeout: Duration::from_secs(1),
-        };
-        assert!(!retry_in_probe_mode(&silent_put));
-        // IMDS is there: a slow or reset read is retried.
-        assert!(retry_in_probe_mode(&Elapsed::new()));
-        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert!(retry_in_probe_mode(&reset));
     }
 }
