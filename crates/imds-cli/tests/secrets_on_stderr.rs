@@ -20,7 +20,13 @@ async fn mock() -> MockImds {
         .unwrap()
 }
 
+/// Asserts that `stderr`, the output of a `-vv` run, holds log lines (so
+/// that the absence of the secrets means something) and none of them.
 fn assert_hidden(stderr: &str, secrets: &[&str]) {
+    assert!(
+        stderr.contains("DEBUG imds") || stderr.contains("DEBUG tower_imds"),
+        "no log line on stderr:\n{stderr}"
+    );
     for secret in secrets {
         assert!(!secret.is_empty());
         assert!(!stderr.contains(secret), "{secret:?} in stderr:\n{stderr}");
@@ -64,10 +70,18 @@ async fn every_command_with_vv_keeps_secrets_off_stderr() {
     ] {
         let run = sandbox.run(&url, args).await;
         assert_eq!(run.code, 0, "{args:?}: {run:?}");
-        assert!(run.stderr.contains("TRACE") || run.stderr.contains("DEBUG"));
         assert_hidden(&run.stderr, &secrets);
     }
-    // A rotation: new secrets, still hidden.
+    // The secrets were there to leak: on stdout, where they belong.
+    let run = sandbox
+        .run(&url, &["-vv", "get", "user-data", CREDENTIALS])
+        .await;
+    let stdout = run.stdout_text();
+    for secret in &secrets[..2] {
+        assert!(stdout.contains(secret), "{secret:?} not in {stdout}");
+    }
+    assert!(stdout.contains(USER_DATA_SECRET), "{stdout}");
+    // A rotation: new secrets, still hidden, and the old ones too.
     mock.advance_clock(std::time::Duration::from_secs(6 * 3600));
     let run = sandbox
         .run(&url, &["-vv", "credentials", "--format", "env"])
@@ -77,13 +91,50 @@ async fn every_command_with_vv_keeps_secrets_off_stderr() {
         .run(&url, &["credentials", "--format", "json"])
         .await
         .json();
-    assert_hidden(
-        &run.stderr,
-        &[
-            rotated["SecretAccessKey"].as_str().unwrap(),
-            rotated["Token"].as_str().unwrap(),
-        ],
+    assert_ne!(rotated["SecretAccessKey"], document["SecretAccessKey"]);
+    let mut all = secrets.to_vec();
+    all.extend([
+        rotated["SecretAccessKey"].as_str().unwrap(),
+        rotated["Token"].as_str().unwrap(),
+    ]);
+    assert_hidden(&run.stderr, &all);
+}
+
+#[tokio::test]
+async fn a_corrupt_or_refused_cached_token_is_not_quoted_on_stderr() {
+    let mock = mock().await;
+    let sandbox = Sandbox::new();
+    let url = mock.base_url();
+    sandbox.run(&url, &["get", "meta-data/ami-id"]).await.ok();
+    let file = sandbox.token_file(&mock);
+
+    // A token file that does not parse (a string where a number goes).
+    let corrupt = "AQAEACORRUPT-cached-token-secret";
+    std::fs::write(
+        &file,
+        format!(r#"{{"token": "{corrupt}", "expires_at": "{corrupt}"}}"#),
+    )
+    .unwrap();
+    let run = sandbox.run(&url, &["-vv", "get", "meta-data/ami-id"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("corrupt"), "{run:?}");
+    assert_hidden(&run.stderr, &[corrupt]);
+
+    // A well-formed cached token IMDS no longer knows.
+    let stale: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let stale = stale["token"].as_str().unwrap().to_owned();
+    mock.expire_tokens();
+    let run = sandbox.run(&url, &["-vv", "get", "meta-data/ami-id"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("loaded from the token store"),
+        "{run:?}"
     );
+    assert_eq!(mock.stats().token_puts, 3, "the stale token was replaced");
+    let fresh: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_hidden(&run.stderr, &[&stale, fresh["token"].as_str().unwrap()]);
 }
 
 #[tokio::test]
