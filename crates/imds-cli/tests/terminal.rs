@@ -69,42 +69,44 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window == needle)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn binary_user_data_is_refused_on_a_terminal() {
-    let mock = MockImds::start_default().await.unwrap();
-    let sandbox = Sandbox::new();
+/// `imds ARGS` on a pseudo-terminal against `mock`, from a blocking
+/// thread (`script` waits for the binary, the mock needs the runtime).
+async fn run_on_terminal(mock: &MockImds, args: &[&str]) -> Option<OnTerminal> {
     let url = mock.base_url();
-    let Some(run) =
-        tokio::task::spawn_blocking(move || on_terminal(&sandbox, &url, &["user-data"]))
-            .await
-            .unwrap()
-    else {
-        return;
-    };
+    let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        on_terminal(&Sandbox::new(), &url, &args)
+    })
+    .await
+    .unwrap()
+}
+
+/// Asserts that `run` refused to write binary `data`: exit 1, the reason
+/// and the way out on the screen, not a byte of the data.
+fn assert_refused(run: &OnTerminal, data: &[u8]) {
     assert_eq!(run.code, 1, "{}", run.text());
     assert!(
         run.text().contains("is binary") && run.text().contains("--force"),
         "{}",
         run.text()
     );
-    // Not a byte of it reached the screen.
-    assert!(
-        !contains(&run.screen, &DEFAULT_USER_DATA[..4]),
-        "{}",
-        run.text()
-    );
+    assert!(!contains(&run.screen, &data[..4]), "{}", run.text());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn binary_user_data_is_refused_on_a_terminal() {
+    let mock = MockImds::start_default().await.unwrap();
+    let Some(run) = run_on_terminal(&mock, &["user-data"]).await else {
+        return;
+    };
+    assert_refused(&run, DEFAULT_USER_DATA);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn force_writes_binary_user_data_to_a_terminal() {
     let mock = MockImds::start_default().await.unwrap();
-    let sandbox = Sandbox::new();
-    let url = mock.base_url();
-    let Some(run) =
-        tokio::task::spawn_blocking(move || on_terminal(&sandbox, &url, &["user-data", "--force"]))
-            .await
-            .unwrap()
-    else {
+    let Some(run) = run_on_terminal(&mock, &["user-data", "--force"]).await else {
         return;
     };
     assert_eq!(run.code, 0, "{}", run.text());
@@ -117,15 +119,27 @@ async fn force_writes_binary_user_data_to_a_terminal() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn get_refuses_a_binary_value_on_a_terminal_unless_forced() {
+    let mock = MockImds::start_default().await.unwrap();
+    let Some(run) = run_on_terminal(&mock, &["get", "user-data"]).await else {
+        return;
+    };
+    assert_refused(&run, DEFAULT_USER_DATA);
+    let run = run_on_terminal(&mock, &["get", "--force", "user-data"])
+        .await
+        .unwrap();
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(
+        contains(&run.screen, &DEFAULT_USER_DATA[..4]),
+        "{}",
+        run.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn text_on_a_terminal_ends_with_a_newline() {
     let mock = MockImds::start_default().await.unwrap();
-    let sandbox = Sandbox::new();
-    let url = mock.base_url();
-    let Some(run) = tokio::task::spawn_blocking(move || {
-        on_terminal(&sandbox, &url, &["get", "meta-data/instance-id"])
-    })
-    .await
-    .unwrap() else {
+    let Some(run) = run_on_terminal(&mock, &["get", "meta-data/instance-id"]).await else {
         return;
     };
     assert_eq!(run.code, 0, "{}", run.text());
