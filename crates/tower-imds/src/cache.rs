@@ -51,8 +51,8 @@ pub(crate) enum Acquired {
 #[derive(Default)]
 pub(crate) struct TokenCache {
     /// The entry of the first endpoint, read without a lock: most layers
-    /// only ever talk to one IMDS, and a service cloned before its first
-    /// call (as a stack is, once per request) does not know it yet.
+    /// only ever talk to one IMDS, so a cache hit usually takes no lock
+    /// but the endpoint's own.
     first: OnceLock<Arc<EndpointTokens>>,
     /// Every entry, the first included.
     endpoints: RwLock<Vec<Arc<EndpointTokens>>>,

@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use crate::{
     Error, MetadataToken,
-    cache::{EndpointTokens, Lookup, TokenCache},
+    cache::{Lookup, TokenCache},
     future::ResponseFuture,
     header::{MAX_TTL_SECONDS, X_AWS_EC2_METADATA_TOKEN},
     layer::Config,
@@ -24,14 +24,11 @@ use crate::{
 ///
 /// Fails with [`BoxError`]: either this crate's [`Error`] or the wrapped
 /// service's error, unchanged.
+#[derive(Clone)]
 pub struct ImdsV2<S> {
     inner: S,
     config: Arc<Config>,
     cache: Arc<TokenCache>,
-    /// The entry of the endpoint of the last request: spares the cache's
-    /// lock when this service (or the one it was cloned from) talks to an
-    /// endpoint other than the cache's first, which needs no lock.
-    last: Option<Arc<EndpointTokens>>,
 }
 
 impl<S> ImdsV2<S> {
@@ -40,7 +37,6 @@ impl<S> ImdsV2<S> {
             inner,
             config,
             cache,
-            last: None,
         }
     }
 
@@ -57,17 +53,6 @@ impl<S> ImdsV2<S> {
     /// Unwraps the service.
     pub fn into_inner(self) -> S {
         self.inner
-    }
-
-    fn endpoint_for(&mut self, uri: &http::Uri) -> Arc<EndpointTokens> {
-        match &self.last {
-            Some(last) if last.endpoint.matches(uri) => last.clone(),
-            _ => {
-                let found = self.cache.endpoint(uri);
-                self.last = Some(found.clone());
-                found
-            }
-        }
     }
 }
 
@@ -100,7 +85,7 @@ where
             return ResponseFuture::called(self.inner.call(request), Some(token), None);
         }
 
-        let tokens = self.endpoint_for(request.uri());
+        let tokens = self.cache.endpoint(request.uri());
         match tokens.lookup(Instant::now(), self.config.fallback_to_imdsv1) {
             Lookup::Hit(token) => {
                 attach(&mut request, Some(&token));
@@ -132,17 +117,6 @@ pub(crate) fn attach<B>(request: &mut Request<B>, token: Option<&MetadataToken>)
         }
         None => {
             request.headers_mut().remove(X_AWS_EC2_METADATA_TOKEN);
-        }
-    }
-}
-
-impl<S: Clone> Clone for ImdsV2<S> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            config: self.config.clone(),
-            cache: self.cache.clone(),
-            last: self.last.clone(),
         }
     }
 }
