@@ -1,5 +1,6 @@
-//! Every crate root of the workspace forbids `unsafe` (examples, tests and
-//! benches are no crate roots of their own).
+//! Every library and binary of `crates/` forbids `unsafe` at its root.
+//! (Examples, integration tests and benches are crates of their own too,
+//! but ship to no user; they are not checked.)
 
 use std::fs;
 use std::path::{Path, PathBuf};
