@@ -324,10 +324,14 @@ async fn malformed_credentials_are_typed_errors_that_quote_nothing() {
                 )
             },
         ),
+        // A duplicate key: the last one counts, as in serde_json.
         (whole(r#", "AccessKeyId": ["ASIA"]"#).into_bytes(), |r| {
             matches!(
                 r,
-                ResponseError::Json(_) | ResponseError::InvalidField { .. }
+                ResponseError::InvalidField {
+                    field: "AccessKeyId",
+                    ..
+                }
             )
         }),
     ];
@@ -432,7 +436,14 @@ async fn odd_listing_lines_never_leave_the_listed_directory() {
         .unwrap()
         .unwrap();
     assert_eq!(walked["instance"]["Name"], "web-1");
-    for request in mock.requests() {
+    let requests = mock.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path == "/latest/meta-data/tags/instance/Team"),
+        "{requests:?}"
+    );
+    for request in requests {
         let path = &request.path;
         assert!(
             path == "/latest/api/token" || path.starts_with("/latest/meta-data/tags/"),
