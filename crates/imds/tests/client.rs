@@ -404,3 +404,47 @@ async fn a_custom_http_service_is_wrapped_in_the_same_layers() {
     );
     assert_eq!(mock.stats().token_puts, 1);
 }
+
+/// A token `mock` issued, asked for over plain HTTP.
+async fn issued_token(mock: &MockImds) -> String {
+    use http_body_util::BodyExt;
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let request = http::Request::put(format!("{}{}", mock.base_url(), imds_mock::TOKEN_PATH))
+        .header(imds_mock::TTL_HEADER, "21600")
+        .body(http_body_util::Empty::new())
+        .unwrap();
+    let response = http.request(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn a_given_token_is_sent_and_none_is_asked_for() {
+    let mock = MockImds::start_default().await.unwrap();
+    let secret = issued_token(&mock).await;
+    let builder = builder_for(&mock).metadata_token(secret.parse().unwrap());
+    let shown_builder = format!("{builder:?}");
+    let client = builder.build().unwrap();
+    assert_eq!(client.instance_id().await.unwrap(), defaults::INSTANCE_ID);
+    assert_eq!(
+        client.user_data().await.unwrap().as_deref(),
+        Some(DEFAULT_USER_DATA)
+    );
+    let stats = mock.stats();
+    assert_eq!(stats.token_puts, 1, "the test's own PUT only");
+    assert_eq!(stats.reads, 2);
+    let reads: Vec<_> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == http::Method::GET)
+        .collect();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert!(reads.iter().all(|r| r.has_token), "{reads:?}");
+    // Neither the builder's Debug nor the client's shows it.
+    for shown in [shown_builder, format!("{client:?}")] {
+        assert!(shown.contains("metadata_token: Some("), "{shown}");
+        assert!(!shown.contains(&secret), "{shown}");
+    }
+}
