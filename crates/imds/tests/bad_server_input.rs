@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -17,19 +16,12 @@ use imds::clock::ManualClock;
 use imds::error::ResponseError;
 use imds::{CredentialsProvider, Error, MAX_WALK_ENTRIES};
 use imds_mock::{MockImds, TokenPutFault, TokenReply};
-use support::{builder_for, client_for};
+use support::{bounded, builder_for, client_for};
 use tower::ServiceExt;
 use tower_imds::{InvalidMetadataToken, TokenResponseProblem};
 
 const CREDENTIALS: &str = "meta-data/iam/security-credentials/imds-mock-role";
 const TEN_MB: usize = 10 * 1024 * 1024;
-
-/// Fails the test if `future` takes more than 10 s: a hang is a failure.
-async fn bounded<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), future)
-        .await
-        .expect("the client hung on a bad answer")
-}
 
 /// The error a client reports for an unusable token answer.
 fn token_problem(error: &Error) -> Option<&str> {
@@ -138,8 +130,7 @@ async fn the_token_layer_reports_the_problem_itself() {
     // The same answers through the layer alone, for callers of tower-imds:
     // the typed problem, by downcast.
     let mock = MockImds::start_default().await.unwrap();
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<Bytes>>();
+    let http = support::plain_http();
     let stack = tower_imds::ImdsV2Layer::new();
     for (reply, problem) in [
         (
@@ -172,19 +163,17 @@ async fn the_token_layer_reports_the_problem_itself() {
 fn counting_client(mock: &MockImds) -> (imds::Client, Arc<AtomicUsize>) {
     let delivered = Arc::new(AtomicUsize::new(0));
     let counter = delivered.clone();
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<Bytes>>()
-        .map_response(move |response: http::Response<_>| {
-            let counter = counter.clone();
-            response.map(|body| {
-                body.map_frame(move |frame| {
-                    if let Some(data) = frame.data_ref() {
-                        counter.fetch_add(data.len(), Ordering::Relaxed);
-                    }
-                    frame
-                })
+    let http = support::plain_http().map_response(move |response: http::Response<_>| {
+        let counter = counter.clone();
+        response.map(|body| {
+            body.map_frame(move |frame| {
+                if let Some(data) = frame.data_ref() {
+                    counter.fetch_add(data.len(), Ordering::Relaxed);
+                }
+                frame
             })
-        });
+        })
+    });
     let client = builder_for(mock).http_service(http).build().unwrap();
     (client, delivered)
 }

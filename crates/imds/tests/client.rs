@@ -44,8 +44,7 @@ async fn region_falls_back_to_the_identity_document() {
     // An older instance without placement/region: the request for it is
     // sent to a path that does not exist.
     let mock = MockImds::start_default().await.unwrap();
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let http = support::plain_http();
     let without_region = tower::ServiceBuilder::new()
         .map_request(|mut request: http::Request<_>| {
             if request.uri().path() == "/latest/meta-data/placement/region" {
@@ -233,8 +232,7 @@ async fn clones_share_one_token_and_the_layer_shares_it_too() {
 
     // A tower stack built with the client's layer uses the same token.
     use tower::{ServiceBuilder, ServiceExt};
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let http = support::plain_http();
     let stack = ServiceBuilder::new()
         .layer(client.token_layer().unwrap())
         .service(http);
@@ -385,8 +383,7 @@ async fn a_custom_http_service_is_wrapped_in_the_same_layers() {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let mock = MockImds::start_default().await.unwrap();
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let http = support::plain_http();
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
     let counting = tower::ServiceBuilder::new()
@@ -408,8 +405,7 @@ async fn a_custom_http_service_is_wrapped_in_the_same_layers() {
 /// A token `mock` issued, asked for over plain HTTP.
 async fn issued_token(mock: &MockImds) -> String {
     use http_body_util::BodyExt;
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let http = support::plain_http();
     let request = http::Request::put(format!("{}{}", mock.base_url(), imds_mock::TOKEN_PATH))
         .header(imds_mock::TTL_HEADER, "21600")
         .body(http_body_util::Empty::new())

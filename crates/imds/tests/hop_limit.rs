@@ -3,28 +3,21 @@
 
 #[path = "support/log_capture.rs"]
 mod log_capture;
+mod support;
 
 use std::time::Duration;
 
 use imds::error::HOP_LIMIT_HINT;
-use imds::{Client, Env, Error};
+use imds::{Client, Error};
 use imds_mock::{MockImds, defaults};
+use support::{bounded, empty_env};
 
 /// The default timeout, which the client waits for the token PUT.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn default_client(mock: &MockImds) -> imds::ClientBuilder {
     // Only the environment is isolated: a developer's AWS_* variables.
-    Client::builder()
-        .env(Env::from_map::<_, String, String>([]))
-        .endpoint(mock.base_url())
-}
-
-/// Fails the test if `future` does not end: a hang is a failure.
-async fn bounded<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), future)
-        .await
-        .expect("the client waited past its timeout")
+    Client::builder().env(empty_env()).endpoint(mock.base_url())
 }
 
 #[tokio::test]

@@ -129,8 +129,7 @@ async fn a_self_containing_listing_is_cut_off() {
 async fn concurrency_is_bounded() {
     let mock = MockImds::start_default().await.unwrap();
     mock.set_latency(Duration::from_millis(5));
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let http = support::plain_http();
     let in_flight = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));
     let counting = {

@@ -2,11 +2,15 @@
 
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper_util::client::legacy::connect::HttpConnector;
 use imds::{Client, ClientBuilder, Env};
 use imds_mock::MockImds;
 use tokio::net::TcpListener;
@@ -33,6 +37,20 @@ pub fn isolated() -> ClientBuilder {
 /// A client for `mock`.
 pub fn client_for(mock: &MockImds) -> Client {
     builder_for(mock).build().unwrap()
+}
+
+/// A plain hyper-util HTTP client, for tests that build a stack of their
+/// own around it.
+pub fn plain_http() -> hyper_util::client::legacy::Client<HttpConnector, Empty<Bytes>> {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+}
+
+/// Fails the test if `future` takes more than 10 s: a hang is a failure.
+/// A guard only; it synchronises nothing.
+pub async fn bounded<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), future)
+        .await
+        .expect("hung: no answer within 10 s")
 }
 
 /// A loopback port nothing listens on: connections to it are refused.
