@@ -199,10 +199,8 @@ async fn dump_of_a_prefix_prints_that_subtree() {
 #[tokio::test]
 async fn dump_list_prints_paths_without_fetching_values() {
     let mock = mock().await;
-    let run = Sandbox::new()
-        .run(&mock.base_url(), &["dump", "-L"])
-        .await
-        .ok();
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&mock.base_url(), &["dump", "-L"]).await.ok();
     let text = run.stdout_text();
     let paths: Vec<&str> = text.lines().collect();
     for expected in [
@@ -227,6 +225,13 @@ async fn dump_list_prints_paths_without_fetching_values() {
     assert_eq!(stats.path_count("/latest/meta-data/instance-id"), 0);
     assert_eq!(stats.path_count("/latest/meta-data/placement/region"), 0);
     assert_eq!(stats.path_count("/latest/meta-data/placement/"), 1);
+    // --list is -L.
+    let long = sandbox
+        .run(&mock.base_url(), &["dump", "--list"])
+        .await
+        .ok();
+    assert_eq!(long.stdout_text(), text);
+    assert_eq!(mock.stats().path_count("/latest/meta-data/instance-id"), 0);
 }
 
 #[tokio::test]
