@@ -137,6 +137,20 @@ async fn invalid_endpoints_are_exit_2() {
 }
 
 #[tokio::test]
+async fn an_endpoint_with_a_password_is_exit_2_without_quoting_it() {
+    let run = Sandbox::new()
+        .run_raw(
+            REFUSED,
+            &["-vv", "--endpoint", "http://u:s3cret@127.0.0.1:1", "token"],
+            &[],
+        )
+        .await
+        .fails(2);
+    assert!(run.stderr.contains("user name or password"), "{run:?}");
+    assert!(!run.stderr.contains("s3cret"), "{run:?}");
+}
+
+#[tokio::test]
 async fn an_invalid_setting_in_the_environment_is_exit_2_and_named() {
     let mock = MockImds::start_default().await.unwrap();
     let run = Sandbox::new()

@@ -348,6 +348,29 @@ async fn role_name_from_the_environment_is_used_by_the_credentials_provider() {
 }
 
 #[tokio::test]
+async fn an_endpoint_with_a_password_is_refused_without_quoting_it() {
+    let home = TempDir::new("userinfo");
+    home.write_config("[default]\nec2_metadata_service_endpoint = http://u:s3cret@127.0.0.1:1\n");
+    let builders = [
+        isolated().endpoint("http://u:s3cret@127.0.0.1:1"),
+        isolated().ipv4_endpoint("http://u:s3cret@127.0.0.1:1"),
+        isolated().env(env(&[(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "http://u:s3cret@127.0.0.1:1",
+        )])),
+        isolated().env(env(&[("HOME", home.path().to_str().unwrap())])),
+    ];
+    for builder in builders {
+        let error = builder.build().unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(matches!(error, Error::Config(_)), "{shown}");
+        assert!(shown.contains("\"http://***@127.0.0.1:1\""), "{shown}");
+        assert!(shown.contains("user name or password"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+}
+
+#[tokio::test]
 async fn invalid_values_fail_the_build_naming_setting_and_source() {
     let home = TempDir::new("invalid");
     let config = home.write_config("[default]\nmetadata_service_num_attempts = many\n");

@@ -64,12 +64,20 @@ impl TokenEndpoint {
     }
 }
 
+/// `scheme://host[:port]`. A user name or password in the authority is
+/// left out: the endpoint is named in errors and logs.
 impl fmt::Display for TokenEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.scheme, &self.authority) {
-            (Some(scheme), Some(authority)) => write!(f, "{scheme}://{authority}"),
-            (None, Some(authority)) => write!(f, "{authority}"),
-            _ => f.write_str("<relative URI>"),
+        let Some(authority) = &self.authority else {
+            return f.write_str("<relative URI>");
+        };
+        if let Some(scheme) = &self.scheme {
+            write!(f, "{scheme}://")?;
+        }
+        f.write_str(authority.host())?;
+        match authority.port() {
+            Some(port) => write!(f, ":{port}"),
+            None => Ok(()),
         }
     }
 }
@@ -99,6 +107,11 @@ mod tests {
         assert!(relative.matches(&Uri::from_static("/latest/meta-data/")));
         assert!(!relative.matches(&Uri::from_static("http://imds.local:80/latest/")));
         assert_eq!(a.to_string(), "http://127.0.0.1:1338");
+        let secret = TokenEndpoint::of(&Uri::from_static("http://u:s3cret@[::1]:1338/latest/"));
+        assert_eq!(secret.to_string(), "http://[::1]:1338");
+        assert_eq!(format!("{secret:?}"), "TokenEndpoint(http://[::1]:1338)");
+        let bare = TokenEndpoint::of(&Uri::from_static("h.local"));
+        assert_eq!(bare.to_string(), "h.local");
         assert_eq!(a.token_uri(), "http://127.0.0.1:1338/latest/api/token");
     }
 

@@ -155,3 +155,34 @@ async fn a_refused_token_response_is_not_logged_with_its_body() {
     assert!(!format!("{err} {err:?}").contains(SECRET));
     assert!(!captured.text().contains(SECRET));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_password_in_the_request_uri_is_neither_logged_nor_in_errors() {
+    let (captured, _guard) = capture();
+    let (inner, mut handle) =
+        tower_test::mock::pair::<Request<Full<Bytes>>, Response<Full<Bytes>>>();
+    let svc = ImdsV2Layer::new().layer(inner);
+    let call = tokio::spawn(
+        svc.oneshot(
+            Request::get("http://user:s3cret@127.0.0.1:1338/latest/a")
+                .body(Full::default())
+                .unwrap(),
+        ),
+    );
+    let (put, respond) = handle.next_request().await.unwrap();
+    // The PUT still goes to the request's own authority.
+    assert_eq!(put.uri().authority().unwrap().host(), "127.0.0.1");
+    respond.send_response(
+        Response::builder()
+            .status(503)
+            .body(Full::default())
+            .unwrap(),
+    );
+    let err = call.await.unwrap().unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("http://127.0.0.1:1338"), "{shown}");
+    let log = captured.text();
+    assert!(log.contains("endpoint=http://127.0.0.1:1338"), "{log}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(!log.contains("s3cret"), "{log}");
+}

@@ -74,7 +74,8 @@ pub enum Endpoint {
 }
 
 /// Parses and normalises an endpoint: scheme `http` or `https`, a host, an
-/// optional port, and no path (but a lone `/`) or query. `http://h` and
+/// optional port, and no path (but a lone `/`), query, user name or
+/// password. `http://h` and
 /// `http://h/` are the same endpoint: the result's path is always `/`
 /// (`http::Uri` always has one), so request URIs are built from its scheme
 /// and authority.
@@ -92,11 +93,13 @@ pub(crate) fn parse_endpoint(text: &str) -> Result<Uri, String> {
         Some(authority) if !authority.host().is_empty() => authority.clone(),
         _ => return Err("the URI has no host".into()),
     };
-    let host_and_port = authority
+    // A password in the URI would show wherever the endpoint is named
+    // (errors, logs, the CLI's cache file names).
+    if authority.as_str().contains('@') {
+        return Err("the URI must not hold a user name or password: IMDS takes none".into());
+    }
+    if let Some(port) = authority
         .as_str()
-        .rsplit_once('@')
-        .map_or(authority.as_str(), |(_, host_and_port)| host_and_port);
-    if let Some(port) = host_and_port
         .get(authority.host().len()..)
         .and_then(|rest| rest.strip_prefix(':'))
         && port.parse::<u16>().is_err()
@@ -154,7 +157,6 @@ mod tests {
             ("http://[fd00:ec2::254]", "http://[fd00:ec2::254]/"),
             ("http://[::1]:1338/", "http://[::1]:1338/"),
             ("http://127.0.0.1:1338", "http://127.0.0.1:1338/"),
-            ("http://user@h:1", "http://user@h:1/"),
         ] {
             let uri = parse_endpoint(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(uri.to_string(), expected, "{text}");
@@ -181,6 +183,8 @@ mod tests {
             ("http://h:", "invalid port"),
             ("http://h:70000", "invalid port"),
             ("http://[::1]:x", "invalid port"),
+            ("http://user@h:1", "user name or password"),
+            ("http://user:s3cret@h", "user name or password"),
         ] {
             let error = parse_endpoint(text).unwrap_err();
             assert!(error.contains(reason), "{text}: {error}");

@@ -18,8 +18,9 @@
 //! - An explicit endpoint wins over the mode. The mode picks
 //!   `http://169.254.169.254` (`IPv4`) or `http://[fd00:ec2::254]` (`IPv6`);
 //!   `auto` (our extension) keeps both, for the client to race. An endpoint
-//!   is `http` or `https` with a host, an optional port and no path; a
-//!   trailing `/` is dropped.
+//!   is `http` or `https` with a host, an optional port, no path and no
+//!   user name or password (which would show wherever the endpoint is
+//!   named); a trailing `/` is dropped.
 //! - Modes are `IPv4`, `IPv6` or `auto`; booleans `true` or `false`; both
 //!   case-insensitive.
 //! - The timeout is a positive number of seconds, whole or decimal (`0.5`);
