@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use crate::cli::Format;
 use crate::exit::Failure;
 use crate::output::{self, write_stdout};
-use crate::tree;
 
 /// `imds get PATH...`.
 pub async fn get(
@@ -99,30 +98,56 @@ pub async fn dump(
         .map(regex_lite::Regex::new)
         .transpose()
         .map_err(|error| Failure::Usage(format!("invalid -E regular expression: {error}")))?;
-    let dir = tree::start_dir(prefix).ok_or_else(|| {
+    let dir = start_dir(prefix).ok_or_else(|| {
         Failure::Usage(format!(
             "-E and -L read under /latest/ only, not {prefix:?}"
         ))
     })?;
-    let mut leaves = tree::leaves(client, &dir).await?.ok_or_else(not_found)?;
-    if let Some(regex) = &regex {
-        leaves.retain(|leaf| regex.is_match(&leaf.path));
-        if leaves.is_empty() {
-            return Err(Failure::NotFound(vec![format!(
-                "no path under {prefix:?} matches {:?}",
-                regex.as_str()
-            )]));
-        }
-    }
+    let matches = |path: &str| regex.as_ref().is_none_or(|regex| regex.is_match(path));
+    let no_match = || {
+        let regex = regex.as_ref().map_or("", |regex| regex.as_str());
+        Failure::NotFound(vec![format!(
+            "no path under {prefix:?} matches {regex:?}"
+        )])
+    };
     if list {
-        let lines: String = leaves
-            .iter()
-            .map(|leaf| format!("{}\n", leaf.path))
-            .collect();
+        let mut paths = client.paths(&dir).await?.ok_or_else(not_found)?;
+        paths.retain(|path| matches(path));
+        if paths.is_empty() && regex.is_some() {
+            return Err(no_match());
+        }
+        let lines: String = paths.iter().map(|path| format!("{path}\n")).collect();
         return Ok(write_stdout(lines.as_bytes())?);
     }
-    let tree = tree::fetch(client, &leaves).await?;
+    let mut matched = 0usize;
+    let tree = client
+        .walk_matching(&dir, |path| {
+            let keep = matches(path);
+            matched += usize::from(keep);
+            keep
+        })
+        .await?
+        .ok_or_else(not_found)?;
+    if matched == 0 {
+        return Err(no_match());
+    }
     Ok(write_stdout(output::json_line(&tree, true).as_bytes())?)
+}
+
+/// The directory `prefix` names, relative to `/latest/` and ending in `/`
+/// (or empty, for `/latest/` itself); `None` for a path outside `/latest/`:
+/// `-E` and `-L` match and print paths relative to `/latest/`.
+fn start_dir(prefix: &str) -> Option<String> {
+    let relative = match prefix.strip_prefix("/latest") {
+        Some(rest) => rest.strip_prefix('/').or((rest.is_empty()).then_some(""))?,
+        None if prefix.starts_with('/') => return None,
+        None => prefix,
+    };
+    let mut dir = relative.to_owned();
+    if !dir.is_empty() && !dir.ends_with('/') {
+        dir.push('/');
+    }
+    Some(dir)
 }
 
 /// `imds user-data`.
@@ -156,4 +181,23 @@ pub async fn credentials(client: &Client, format: Format) -> Result<(), Failure>
         Format::CredentialProcess => output::credential_process(&credentials),
     };
     Ok(write_stdout(text.as_bytes())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_dirs_are_relative_directories() {
+        assert_eq!(start_dir("").as_deref(), Some(""));
+        assert_eq!(start_dir("/latest").as_deref(), Some(""));
+        assert_eq!(start_dir("/latest/").as_deref(), Some(""));
+        assert_eq!(start_dir("meta-data").as_deref(), Some("meta-data/"));
+        assert_eq!(
+            start_dir("/latest/meta-data/placement").as_deref(),
+            Some("meta-data/placement/")
+        );
+        assert_eq!(start_dir("/2021-07-15/meta-data/"), None);
+        assert_eq!(start_dir("/latestx/"), None);
+    }
 }

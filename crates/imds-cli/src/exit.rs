@@ -13,7 +13,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 use http::StatusCode;
-use tower_imds::header::TOKEN_PATH;
+use imds::error::TOKEN_PATH;
 
 /// Success.
 pub const OK: u8 = 0;

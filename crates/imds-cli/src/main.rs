@@ -10,9 +10,10 @@
 //! imds --mock dump            # off EC2, against an embedded mock
 //! ```
 //!
-//! Built on the `imds` client; tokens are cached across runs by a token
-//! store of the `tower-imds` layer ([`token_cache`]). Data goes to stdout,
-//! diagnostics to stderr, and exit codes are documented in [`exit`].
+//! Built on the `imds` client alone; tokens are cached across runs by a
+//! token store on the client's token layer ([`token_cache`]). Data goes to
+//! stdout, diagnostics to stderr, and exit codes are documented in
+//! [`exit`].
 
 #![forbid(unsafe_code)]
 
@@ -22,7 +23,6 @@ mod exit;
 mod output;
 mod session;
 mod token_cache;
-mod tree;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -107,8 +107,10 @@ async fn run(args: Args) -> Result<(), Failure> {
             commands::credentials(&session.client, *format).await
         }
         Command::Token => {
+            // Not through the cache: the token is new, and lives --ttl
+            // seconds from now.
             let session = Session::start(global, Options::default()).await?;
-            let token = session.new_token().await?;
+            let token = session.client.token().await?.ok_or(Failure::NoToken)?;
             Ok(output::write_stdout(
                 format!("{}\n", token.expose_secret()).as_bytes(),
             )?)

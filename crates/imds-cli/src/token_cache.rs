@@ -17,9 +17,10 @@
 //!   is `http_3A_2F_2F_5Bfd00_3Aec2_3A_3A254_5D_3A80.json`. The encoding is
 //!   injective, and no name can contain a `/` or be `.` or `..`.
 //! - The directory is created `0700`; a file is written `0600` to a
-//!   temporary file in the same directory (created exclusively, so never
-//!   through a planted symlink), synced, then renamed over the old one: a
-//!   reader sees the old file or the new one, never half of one.
+//!   temporary file in the same directory (the `tempfile` crate's: created
+//!   exclusively, so never through a planted symlink), synced, then
+//!   renamed over the old one: a reader sees the old file or the new one,
+//!   never half of one.
 //! - Content: `{"token": "...", "expires_at": UNIX_SECONDS}`.
 //! - A token is treated as expired 30 s before `expires_at`: a shell script
 //!   gets a token with time left to use it.
@@ -40,16 +41,18 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, DirBuilder, File};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use imds::{MetadataToken, StoredToken, TokenEndpoint, TokenStore, clock};
 use serde::{Deserialize, Serialize};
-use tower::BoxError;
-use tower_imds::{MetadataToken, StoredToken, TokenEndpoint, TokenStore};
+
+/// What a [`TokenStore`] fails with.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A stored token this close to its expiry is not loaded.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
@@ -260,7 +263,7 @@ impl TokenStore for FileTokenStore {
                 return Ok(None);
             }
         }
-        let stored = self.read(&path, SystemTime::now());
+        let stored = self.read(&path, clock::now());
         if let Some(stored) = &stored {
             self.remember(stored.token.expose_secret());
         }
@@ -306,25 +309,13 @@ fn file_name(endpoint: &str) -> Option<String> {
 /// directory, synced and renamed over `path`.
 fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.subsec_nanos());
-    let temporary = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temporary)
-        .and_then(|mut file| {
-            file.write_all(content)?;
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&temporary, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    written?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".imds-token-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    temporary.write_all(content)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|error| error.error)?;
     // Makes the rename itself durable; a failure here loses nothing but
     // the cache entry after a crash.
     if let Ok(dir) = File::open(dir) {
@@ -340,26 +331,16 @@ mod tests {
 
     const TOKEN: &str = "AQAEAKnFwz5Dqk5LwU6ZBwZmS0vKbQexampleTOKENexampleTOKEN==";
 
-    /// A fresh directory under the system's temporary directory, removed
-    /// on drop.
-    struct TempDir(PathBuf);
+    /// A fresh private directory, removed on drop.
+    struct TempDir(PathBuf, tempfile::TempDir);
 
     impl TempDir {
         fn new(name: &str) -> Self {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            let path = std::env::temp_dir()
-                .join(format!("imds-cli-{name}-{}-{nanos}", std::process::id()));
-            DirBuilder::new().mode(0o700).create(&path).unwrap();
-            Self(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
+            let dir = tempfile::Builder::new()
+                .prefix(&format!("imds-cli-{name}-"))
+                .tempdir()
+                .unwrap();
+            Self(dir.path().to_owned(), dir)
         }
     }
 
@@ -370,7 +351,7 @@ mod tests {
     fn stored(token: &str, expires_in: Duration) -> StoredToken {
         StoredToken {
             token: token.parse().unwrap(),
-            expires_at: SystemTime::now() + expires_in,
+            expires_at: clock::now() + expires_in,
         }
     }
 

@@ -1,10 +1,14 @@
-//! Typed IMDS documents, and turning response bodies into text or JSON.
+//! Typed IMDS documents (and, crate-private, turning response bodies into
+//! text or JSON).
 //!
 //! Unknown fields are ignored everywhere, so new fields added by AWS never
-//! break parsing.
+//! break parsing. The client's getters return them
+//! ([`Client::identity_document`](crate::Client::identity_document), ...);
+//! [`Client::get_json`](crate::Client::get_json) reads any of them from a
+//! path, and they deserialize from JSON read elsewhere:
 //!
 //! ```
-//! use imds::document::{self, IdentityDocument};
+//! use imds::document::IdentityDocument;
 //!
 //! let body = br#"{
 //!   "accountId": "123456789012", "architecture": "x86_64",
@@ -13,11 +17,10 @@
 //!   "pendingTime": "2024-01-01T00:00:00Z", "privateIp": "10.0.0.1",
 //!   "region": "eu-west-1", "version": "2017-09-30", "kernelId": null
 //! }"#;
-//! let doc: IdentityDocument =
-//!     document::parse_json("/latest/dynamic/instance-identity/document", body)?;
+//! let doc: IdentityDocument = serde_json::from_slice(body)?;
 //! assert_eq!(doc.region, "eu-west-1");
 //! assert_eq!(doc.kernel_id, None);
-//! # Ok::<(), imds::Error>(())
+//! # Ok::<(), serde_json::Error>(())
 //! ```
 
 use std::time::SystemTime;
@@ -97,7 +100,7 @@ impl SpotInstanceAction {
 }
 
 /// The body of the response to `path` as UTF-8 text.
-pub fn parse_text<'a>(path: &str, body: &'a [u8]) -> Result<&'a str, Error> {
+pub(crate) fn parse_text<'a>(path: &str, body: &'a [u8]) -> Result<&'a str, Error> {
     std::str::from_utf8(body).map_err(|_| Error::bad_response(path, ResponseError::NotUtf8))
 }
 
@@ -105,7 +108,7 @@ pub fn parse_text<'a>(path: &str, body: &'a [u8]) -> Result<&'a str, Error> {
 ///
 /// For documents holding no secrets only: the error message may quote a
 /// value of the document (as serde does for a value of the wrong type).
-pub fn parse_json<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, Error> {
+pub(crate) fn parse_json<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, Error> {
     serde_json::from_slice(body)
         .map_err(|error| Error::bad_response(path, ResponseError::Json(error.to_string())))
 }

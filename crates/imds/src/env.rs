@@ -4,15 +4,6 @@
 //! [`Env`]. By default it reads the real process environment; tests build one
 //! from a map instead, so they never have to mutate the process environment
 //! (which is shared by every test running in parallel).
-//!
-//! ```
-//! use imds::Env;
-//!
-//! let env = Env::from_map([("AWS_PROFILE", "dev"), ("HOME", "/home/u")]);
-//! assert_eq!(env.get("AWS_PROFILE").as_deref(), Some("dev"));
-//! assert_eq!(env.get("AWS_REGION"), None);
-//! assert_eq!(env.home_dir(), Some("/home/u".into()));
-//! ```
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -26,6 +17,15 @@ use std::sync::Arc;
 /// The default reads the process environment. Cheap to clone. Its `Debug`
 /// output lists variable names only, never their values, since a map built
 /// from a real environment may hold secrets.
+///
+/// ```
+/// use imds::{Client, Env, Error};
+///
+/// let env = Env::from_map([("AWS_EC2_METADATA_DISABLED", "true")]);
+/// let client = Client::builder().env(env).build()?;
+/// assert!(matches!(client.settings(), Err(Error::Disabled(_))));
+/// # Ok::<(), imds::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct Env {
     vars: Option<Arc<HashMap<String, OsString>>>,
@@ -55,7 +55,7 @@ impl Env {
     }
 
     /// The raw value of `name`, if it is set.
-    pub fn get_os(&self, name: &str) -> Option<OsString> {
+    pub(crate) fn get_os(&self, name: &str) -> Option<OsString> {
         match &self.vars {
             None => std::env::var_os(name),
             Some(vars) => vars.get(name).cloned(),
@@ -67,14 +67,14 @@ impl Env {
     /// A value that is not valid Unicode is converted lossily (invalid
     /// sequences become `U+FFFD`), so it fails validation visibly instead of
     /// being silently ignored.
-    pub fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         self.get_os(name)
             .map(|value| value.to_string_lossy().into_owned())
     }
 
     /// The user's home directory: `HOME`, or `USERPROFILE` when `HOME` is
     /// unset or empty (Windows). `None` when neither is set.
-    pub fn home_dir(&self) -> Option<PathBuf> {
+    pub(crate) fn home_dir(&self) -> Option<PathBuf> {
         ["HOME", "USERPROFILE"]
             .into_iter()
             .filter_map(|name| self.get_os(name))

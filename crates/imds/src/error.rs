@@ -11,25 +11,31 @@ use http::StatusCode;
 
 use crate::config::{ConfigError, Source};
 
+/// The path of the token request, as [`Error::Status`] names it when IMDS
+/// refuses to issue a token (403: IMDS is turned off on the instance; 404 or
+/// 405: the endpoint offers no IMDSv2).
+pub use tower_imds::header::TOKEN_PATH;
+
 /// A boxed error from the transport (the tower layer and the HTTP client).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A shared, cloneable error from the transport.
 pub type SharedError = Arc<dyn std::error::Error + Send + Sync>;
 
-/// What to check when IMDS accepts a connection but does not answer.
-/// Appended to the message of [`Error::Timeout`]: a token `PUT` whose answer
-/// is lost on its way to a container is the usual cause.
-pub const HOP_LIMIT_HINT: &str = "if this runs in a container on EC2, the token request may \
-     need one more network hop than the instance allows: raise the instance's metadata \
-     `HttpPutResponseHopLimit` to 2; off EC2, set AWS_EC2_METADATA_DISABLED=true to skip IMDS";
+/// What to check when IMDS accepts a connection but does not answer: a
+/// token `PUT` whose answer is lost on its way to a container is the usual
+/// cause. Part of the message of [`Error::Timeout`], followed by
+/// [`OFF_EC2_HINT`]. The same words as the token layer's own error.
+pub use tower_imds::HOP_LIMIT_HINT;
+
+/// What to do off EC2, where nothing answers at IMDS's address.
+pub const OFF_EC2_HINT: &str = "off EC2, set AWS_EC2_METADATA_DISABLED=true to skip IMDS";
 
 /// What to check when no connection to IMDS can be made. Appended to the
 /// message of [`Error::Unreachable`]. The hop limit does not refuse
 /// connections (it drops answers), so it is not named here.
-pub const UNREACHABLE_HINT: &str = "off EC2, set AWS_EC2_METADATA_DISABLED=true to skip IMDS; \
-     on EC2, check the endpoint settings (the IPv6 endpoint must be enabled on the instance \
-     to be used)";
+pub const UNREACHABLE_HINT: &str = "on EC2, check the endpoint settings (the IPv6 endpoint \
+     must be enabled on the instance to be used)";
 
 /// An IMDS request failed.
 ///
@@ -49,7 +55,7 @@ pub enum Error {
     Config(#[from] ConfigError),
 
     /// IMDS could not be reached: no connection, or the connection failed.
-    #[error("could not reach IMDS at {endpoint}; {UNREACHABLE_HINT}")]
+    #[error("could not reach IMDS at {endpoint}; {OFF_EC2_HINT}; {UNREACHABLE_HINT}")]
     Unreachable {
         /// The endpoint tried.
         endpoint: String,
@@ -59,7 +65,7 @@ pub enum Error {
     },
 
     /// IMDS did not answer in time.
-    #[error("IMDS at {endpoint} did not answer within {after:?}; {HOP_LIMIT_HINT}")]
+    #[error("IMDS at {endpoint} did not answer within {after:?}; {HOP_LIMIT_HINT}; {OFF_EC2_HINT}")]
     Timeout {
         /// The endpoint tried.
         endpoint: String,

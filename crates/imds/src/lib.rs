@@ -3,23 +3,28 @@
 //! - [`Client`]: reads IMDS through the [`tower_imds`] layer (one cached
 //!   token for every clone), with settings resolved like the AWS SDKs do,
 //!   probe and expected modes, IPv4, IPv6 and auto endpoint modes, typed
-//!   getters, and [`walk`](Client::walk) for a whole tree as JSON.
-//! - [`config`]: every IMDS setting resolved (code > environment >
-//!   `~/.aws/config` profile > default), each with where it came from, and
-//!   errors that say which setting is wrong and where it was set.
-//!   [`env`](mod@env) makes the environment injectable and [`profile`]
-//!   reads the config file.
-//! - [`Error`]: one error type, a variant per thing a caller can act on,
+//!   getters, and [`walk`](Client::walk) for a whole tree as JSON. The
+//!   token settings are the layer's: [`ClientBuilder::token_layer`].
+//! - [`config`]: the settings the client resolved (code > environment >
+//!   `~/.aws/config` profile > default), each with where it came from
+//!   ([`Client::settings`]), and the errors that name a wrong setting and
+//!   where it was set.
+//! - [`error`]: one error type, a variant per thing a caller can act on,
 //!   never holding a secret.
-//! - [`listing`] and [`document`]: directory listings and the typed JSON
-//!   documents (identity document, IAM info, spot instance action).
+//! - [`document`]: the typed JSON documents (identity document, IAM info,
+//!   Spot instance action).
 //! - [`credentials`]: the instance role's [`Credentials`] and a cached,
 //!   single-flight [`CredentialsProvider`] with refresh before expiry and
 //!   static stability, over any [`MetadataSource`] (the client is one).
-//!   [`clock`] makes time injectable.
 //! - With the `aws-sdk` feature, the `aws_sdk` module: the provider
 //!   as the AWS SDK for Rust's `ProvideCredentials`, and the region as its
 //!   `Region`.
+//!
+//! The [`tower_imds`] types that appear in this crate's signatures are
+//! re-exported here: [`ImdsV2Layer`], [`TokenTtl`], [`MetadataToken`],
+//! [`TokenStore`], [`StoredToken`] and [`TokenEndpoint`], and [`clock`], the
+//! workspace's one wall clock (read off tokio's, so that tests can pause
+//! it), which a [`TokenStore`] compares expiry times with.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -61,16 +66,20 @@
 #[cfg(feature = "aws-sdk")]
 pub mod aws_sdk;
 pub mod client;
-pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod document;
-pub mod env;
+mod env;
 pub mod error;
-pub mod listing;
-pub mod profile;
+mod listing;
+mod profile;
+#[cfg(test)]
+mod proptests;
 
-pub use crate::client::{Client, ClientBuilder, MAX_WALK_DEPTH, MAX_WALK_ENTRIES, Mode};
+pub use crate::client::{Client, ClientBuilder, Mode};
 pub use crate::credentials::{Credentials, CredentialsProvider, MetadataSource};
 pub use crate::env::Env;
 pub use crate::error::Error;
+pub use tower_imds::{
+    ImdsV2Layer, MetadataToken, StoredToken, TokenEndpoint, TokenStore, TokenTtl, clock,
+};

@@ -6,22 +6,7 @@
 //! such as instance tag keys may contain spaces or `=`).
 //!
 //! The `public-keys/` listing has its own form, `INDEX=NAME`, read by
-//! [`parse_public_keys`].
-//!
-//! ```
-//! use imds::listing::{self, Entry};
-//!
-//! let entries = listing::parse("ami-id\r\nplacement/\nNote = a tag\n\n");
-//! assert_eq!(
-//!     entries,
-//!     [Entry::leaf("ami-id"), Entry::dir("placement"), Entry::leaf("Note = a tag")],
-//! );
-//! assert_eq!(entries[1].path_segment(), "placement/");
-//!
-//! let keys = listing::parse_public_keys("0=my-key\n1=other\n");
-//! assert_eq!(keys[0].name, "my-key");
-//! assert_eq!(keys[0].path_segment(), "0/");
-//! ```
+//! [`parse_public_keys`]: `0=my-key` is the directory `0/`.
 
 /// One entry of a directory listing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -9,14 +9,13 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use tower::{BoxError, Service};
-use tower_imds::header::MAX_TTL_SECONDS;
-use tower_imds::{ImdsRetryPolicy, ImdsV2Layer, MetadataToken};
+use tower_imds::{ImdsRetryPolicy, ImdsV2Layer};
 
-use super::endpoint::Endpoints;
+use super::race::Endpoints;
 use super::probe::ClientRetryPolicy;
 use super::stack::{self, HttpService, RequestBody};
 use super::{Client, Enabled, Inner, State};
-use crate::config::{self, ConfigError, Endpoint, EndpointMode, Overrides, Resolved, Source};
+use crate::config::{self, Endpoint, EndpointMode, Overrides, Resolved, Settings};
 use crate::env::Env;
 use crate::error::Error;
 
@@ -30,8 +29,6 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 /// the IPv6 endpoint is tried as well (RFC 8305's "connection attempt
 /// delay").
 pub const DEFAULT_RACE_DELAY: Duration = Duration::from_millis(250);
-/// The token lifetime asked for by default: 21600 s (6 h), the longest.
-pub const DEFAULT_TTL_SECONDS: u32 = MAX_TTL_SECONDS;
 
 /// How hard the client tries to reach IMDS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -57,30 +54,29 @@ pub enum Mode {
 ///
 /// ```
 /// use std::time::Duration;
-/// use imds::{Client, Mode, Env};
+/// use imds::{Client, Env, ImdsV2Layer, Mode, TokenTtl};
 ///
 /// let client = Client::builder()
 ///     .endpoint("http://127.0.0.1:1338")
 ///     .timeout(Duration::from_millis(500))
 ///     .attempts(2)
 ///     .mode(Mode::Expected)
+///     .token_layer(ImdsV2Layer::new().ttl(TokenTtl::from_secs(300)?))
 ///     .env(Env::from_map([("AWS_EC2_METADATA_V1_DISABLED", "true")]))
 ///     .build()?;
-/// assert!(client.settings().unwrap().v1_disabled.value);
-/// # Ok::<(), imds::Error>(())
+/// assert!(client.settings()?.v1_disabled.value);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use]
 pub struct ClientBuilder {
     overrides: Overrides,
     env: Env,
-    ttl_seconds: u32,
-    fallback_to_imdsv1: bool,
+    token_layer: ImdsV2Layer,
     mode: Mode,
     backoff: Option<(Duration, Duration)>,
     max_response_size: usize,
     concurrency: usize,
     race_delay: Duration,
-    metadata_token: Option<MetadataToken>,
     http_service: Option<Box<dyn FnOnce(Wrap) -> HttpService + Send>>,
 }
 
@@ -96,14 +92,12 @@ impl Default for ClientBuilder {
         Self {
             overrides: Overrides::default(),
             env: Env::process(),
-            ttl_seconds: DEFAULT_TTL_SECONDS,
-            fallback_to_imdsv1: false,
+            token_layer: ImdsV2Layer::new(),
             mode: Mode::default(),
             backoff: None,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
             race_delay: DEFAULT_RACE_DELAY,
-            metadata_token: None,
             http_service: None,
         }
     }
@@ -114,13 +108,11 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("overrides", &self.overrides)
             .field("env", &self.env)
-            .field("ttl_seconds", &self.ttl_seconds)
-            .field("fallback_to_imdsv1", &self.fallback_to_imdsv1)
+            .field("token_layer", &self.token_layer)
             .field("mode", &self.mode)
             .field("max_response_size", &self.max_response_size)
             .field("concurrency", &self.concurrency)
             .field("race_delay", &self.race_delay)
-            .field("metadata_token", &self.metadata_token)
             .field("http_service", &self.http_service.as_ref().map(|_| ".."))
             .finish_non_exhaustive()
     }
@@ -164,17 +156,10 @@ impl ClientBuilder {
     }
 
     /// Forbids (or, with `false`, allows) falling back to IMDSv1, overriding
-    /// `AWS_EC2_METADATA_V1_DISABLED`.
+    /// `AWS_EC2_METADATA_V1_DISABLED`. Falling back is the token layer's
+    /// option ([`ImdsV2Layer::fallback_to_imdsv1`]); this only vetoes it.
     pub fn imdsv1_disabled(mut self, disabled: bool) -> Self {
         self.overrides.v1_disabled = Some(disabled);
-        self
-    }
-
-    /// Opts in to IMDSv1 when the token endpoint is unavailable (see
-    /// [`ImdsV2Layer::fallback_to_imdsv1`]). Default `false`. The IMDSv1
-    /// disabled setting, from wherever it comes, wins over this.
-    pub fn fallback_to_imdsv1(mut self, fallback: bool) -> Self {
-        self.fallback_to_imdsv1 = fallback;
         self
     }
 
@@ -206,15 +191,36 @@ impl ClientBuilder {
         self
     }
 
-    /// The token lifetime to ask for, `1..=21600` seconds. Default 21600.
-    pub fn ttl_seconds(mut self, ttl_seconds: u32) -> Self {
-        self.ttl_seconds = ttl_seconds;
-        self
-    }
-
-    /// Sends this token and never asks for one.
-    pub fn metadata_token(mut self, token: MetadataToken) -> Self {
-        self.metadata_token = Some(token);
+    /// The token layer the client reads through: it owns every token
+    /// setting (TTL, fallback to IMDSv1, a given token, a token store).
+    /// Default: [`ImdsV2Layer::new()`].
+    ///
+    /// The client changes two of its settings, by these rules:
+    ///
+    /// - **Token timeout**: set to the client's [`timeout`](Self::timeout),
+    ///   which bounds every attempt, the token `PUT` included.
+    /// - **Fallback to IMDSv1**: turned off when IMDSv1 is disabled
+    ///   ([`imdsv1_disabled`](Self::imdsv1_disabled),
+    ///   `AWS_EC2_METADATA_V1_DISABLED` or the profile's
+    ///   `ec2_metadata_v1_disabled`), which a `debug` event says.
+    ///
+    /// The layer's token cache is shared, not copied: a clone of `layer`
+    /// kept for another tower stack uses the client's tokens.
+    ///
+    /// ```
+    /// use imds::{Client, ImdsV2Layer, TokenTtl};
+    ///
+    /// let layer = ImdsV2Layer::new()
+    ///     .ttl(TokenTtl::from_secs(300)?)
+    ///     .fallback_to_imdsv1(true);
+    /// let client = Client::builder()
+    ///     .endpoint("http://127.0.0.1:1338")
+    ///     .token_layer(layer.clone()) // `layer` now shares the client's tokens
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn token_layer(mut self, layer: ImdsV2Layer) -> Self {
+        self.token_layer = layer;
         self
     }
 
@@ -290,35 +296,18 @@ impl ClientBuilder {
     /// fails every call with [`Error::Disabled`].
     pub fn build(self) -> Result<Client, Error> {
         let resolved = config::resolve(&self.overrides, &self.env)?;
-        let settings = match &resolved {
+        let settings = match resolved {
             Resolved::Disabled(source) => {
                 return Ok(Client {
                     inner: Arc::new(Inner {
-                        state: State::Disabled(source.clone()),
-                        resolved,
+                        state: State::Disabled(source),
                     }),
                 });
             }
             Resolved::Enabled(settings) => settings,
         };
-        if !(1..=MAX_TTL_SECONDS).contains(&self.ttl_seconds) {
-            return Err(ConfigError::invalid(
-                "IMDS token TTL",
-                self.ttl_seconds.to_string(),
-                Source::Builder,
-                format!("expected 1 to {MAX_TTL_SECONDS} seconds"),
-            )
-            .into());
-        }
         let timeout = settings.timeout.value;
-        let fallback = self.fallback_to_imdsv1 && !settings.v1_disabled.value;
-        let mut layer = ImdsV2Layer::new()
-            .ttl_seconds(self.ttl_seconds)
-            .token_timeout(timeout)
-            .fallback_to_imdsv1(fallback);
-        if let Some(token) = self.metadata_token {
-            layer = layer.metadata_token(token);
-        }
+        let layer = adjusted(self.token_layer, &settings);
         let mut policy = ImdsRetryPolicy::new().max_attempts(settings.attempts.value);
         if let Some((min, max)) = self.backoff {
             policy = policy.backoff(min, max);
@@ -331,7 +320,7 @@ impl ClientBuilder {
             }
         };
         let wrap = Wrap {
-            layer: layer.clone(),
+            layer,
             policy,
             timeout,
         };
@@ -346,9 +335,8 @@ impl ClientBuilder {
         };
         let enabled = Enabled {
             service,
-            layer,
             endpoints: Endpoints::new(&settings.endpoint.value, self.race_delay),
-            settings: settings.clone(),
+            settings,
             mode: self.mode,
             max_response_size: self.max_response_size,
             concurrency: self.concurrency,
@@ -356,8 +344,22 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 state: State::Enabled(Box::new(enabled)),
-                resolved,
             }),
         })
     }
+}
+
+/// The token layer with what the client resolves itself: the token
+/// timeout, and the veto of a disabled IMDSv1 (see
+/// [`ClientBuilder::token_layer`]).
+fn adjusted(layer: ImdsV2Layer, settings: &Settings) -> ImdsV2Layer {
+    let mut layer = layer.token_timeout(settings.timeout.value);
+    if settings.v1_disabled.value && layer.falls_back_to_imdsv1() {
+        tracing::debug!(
+            source = %settings.v1_disabled.source,
+            "IMDSv1 is disabled: the token layer will not fall back to IMDSv1"
+        );
+        layer = layer.fallback_to_imdsv1(false);
+    }
+    layer
 }

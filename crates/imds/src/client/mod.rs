@@ -26,9 +26,10 @@
 //! ```
 
 mod builder;
-mod endpoint;
+mod classify;
 mod path;
 mod probe;
+mod race;
 mod stack;
 mod walk;
 
@@ -46,17 +47,17 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tokio::time::error::Elapsed;
 use tower::{BoxError, ServiceExt};
-use tower_imds::ImdsV2Layer;
+use tower_imds::MetadataToken;
+use tower_imds::header::TOKEN_PATH;
 
 pub use self::builder::{
-    ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RACE_DELAY,
-    DEFAULT_TTL_SECONDS, Mode,
+    ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RACE_DELAY, Mode,
 };
-use self::endpoint::{Endpoints, Family};
+use self::race::{Endpoints, Family};
 pub use self::stack::RequestBody;
-use self::stack::{HttpService, ResponseBody};
+use self::stack::{HttpService, ResponseBody, TokenOnly};
 pub use self::walk::{MAX_WALK_DEPTH, MAX_WALK_ENTRIES};
-use crate::config::{Resolved, Settings, Source};
+use crate::config::{Settings, Source};
 use crate::credentials::{CredentialsProvider, MetadataSource};
 use crate::document::{self, IamInfo, IdentityDocument, SpotInstanceAction};
 use crate::error::{Error, ResponseError};
@@ -131,7 +132,6 @@ pub struct Client {
 
 struct Inner {
     state: State,
-    resolved: Resolved,
 }
 
 enum State {
@@ -142,7 +142,6 @@ enum State {
 /// Everything an enabled client holds.
 pub(crate) struct Enabled {
     service: HttpService,
-    layer: ImdsV2Layer,
     endpoints: Endpoints,
     settings: Settings,
     mode: Mode,
@@ -159,7 +158,6 @@ impl fmt::Debug for Client {
                 .field("endpoints", &enabled.endpoints)
                 .field("settings", &enabled.settings)
                 .field("mode", &enabled.mode)
-                .field("layer", &enabled.layer)
                 .field("max_response_size", &enabled.max_response_size)
                 .field("concurrency", &enabled.concurrency),
         };
@@ -178,17 +176,11 @@ impl Client {
         Self::builder().build()
     }
 
-    /// The settings as resolved when the client was built.
-    pub fn resolved(&self) -> &Resolved {
-        &self.inner.resolved
-    }
-
-    /// The settings, or `None` when IMDS is disabled.
-    pub fn settings(&self) -> Option<&Settings> {
-        match &self.inner.state {
-            State::Enabled(enabled) => Some(&enabled.settings),
-            State::Disabled(_) => None,
-        }
+    /// The settings as resolved when the client was built, each with where
+    /// it came from; [`Error::Disabled`] when IMDS is disabled (no other
+    /// setting is resolved then).
+    pub fn settings(&self) -> Result<&Settings, Error> {
+        Ok(&self.enabled()?.settings)
     }
 
     /// Where requests go: `http://HOST[:PORT]`. In auto endpoint mode,
@@ -200,14 +192,29 @@ impl Client {
         }
     }
 
-    /// The token layer of this client. Build other tower stacks with it to
-    /// share the client's token cache: one token for every IMDS consumer
-    /// of the process. `None` when disabled.
-    pub fn token_layer(&self) -> Option<ImdsV2Layer> {
-        match &self.inner.state {
-            State::Enabled(enabled) => Some(enabled.layer.clone()),
-            State::Disabled(_) => None,
-        }
+    /// The session token the client reads with: the cached one, or a new
+    /// one fetched now (with the client's retries and timeout, and through
+    /// the layer's token store if it has one). No metadata is read: only
+    /// the token request reaches IMDS. `None` when the layer fell back to
+    /// IMDSv1 (see [`ImdsV2Layer::fallback_to_imdsv1`](crate::ImdsV2Layer::fallback_to_imdsv1)).
+    ///
+    /// For scripts and tools that hand the token to another program, as
+    /// `imds token` does. Handle it as a secret.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = imds_mock::MockImds::start_default().await?;
+    /// let client = imds::Client::builder().endpoint(mock.base_url()).build()?;
+    /// let token = client.token().await?.expect("IMDSv2");
+    /// assert_eq!(format!("{token:?}"), "MetadataToken(<redacted>)");
+    /// assert_eq!((mock.stats().token_puts, mock.stats().reads), (1, 0));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn token(&self) -> Result<Option<MetadataToken>, Error> {
+        let (_, response) = self.enabled()?.send(TOKEN_PATH, Some(TokenOnly)).await?;
+        Ok(tower_imds::get_metadata_token(&response).cloned())
     }
 
     fn enabled(&self) -> Result<&Enabled, Error> {
@@ -365,7 +372,8 @@ impl MetadataSource for Client {
     }
 
     fn role_name(&self) -> Option<&str> {
-        self.settings()?
+        self.settings()
+            .ok()?
             .role_name
             .as_ref()
             .map(|setting| setting.value.as_str())
@@ -393,7 +401,7 @@ impl Enabled {
     /// `GET path` (absolute) through the stack; the body on 2xx, `None` on
     /// 404.
     async fn fetch(&self, path: &str) -> Result<Option<Bytes>, Error> {
-        let (base, response) = self.send(path).await?;
+        let (base, response) = self.send(path, None).await?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -409,20 +417,29 @@ impl Enabled {
 
     /// Sends `GET path` to the current endpoint, racing for one first in
     /// auto mode. Returns the endpoint used (borrowed: no copy per request)
-    /// and the response.
-    async fn send(&self, path: &str) -> Result<(&str, Response<ResponseBody>), Error> {
+    /// and the response. With `TokenOnly`, the stack answers the request
+    /// itself once the layer has a token (see [`Client::token`]).
+    async fn send(
+        &self,
+        path: &str,
+        token_only: Option<TokenOnly>,
+    ) -> Result<(&str, Response<ResponseBody>), Error> {
         match self.endpoints.current() {
-            Some(base) => Ok((base, self.call(base, path).await?)),
+            Some(base) => Ok((base, self.call(base, path, token_only).await?)),
             // Boxed: the race holds two requests and a timer, and its state
             // would otherwise make every request's future (moved as it is
             // built) several times larger. Only auto mode's first requests
             // come here.
-            None => Box::pin(self.race(path)).await,
+            None => Box::pin(self.race(path, token_only)).await,
         }
     }
 
     /// Auto mode before a winner is known: races IPv4 and IPv6 for it.
-    async fn race(&self, path: &str) -> Result<(&str, Response<ResponseBody>), Error> {
+    async fn race(
+        &self,
+        path: &str,
+        token_only: Option<TokenOnly>,
+    ) -> Result<(&str, Response<ResponseBody>), Error> {
         let Endpoints::Race {
             ipv4,
             ipv6,
@@ -436,7 +453,12 @@ impl Enabled {
         let base = winner
             .get_or_try_init(|| async {
                 let (family, response) =
-                    endpoint::race(self.call(ipv4, path), self.call(ipv6, path), *delay).await?;
+                    race::race(
+                    self.call(ipv4, path, token_only),
+                    self.call(ipv6, path, token_only),
+                    *delay,
+                )
+                .await?;
                 first = Some(response);
                 let base = match family {
                     Family::V4 => ipv4.clone(),
@@ -448,12 +470,17 @@ impl Enabled {
             .await?;
         match first {
             Some(response) => Ok((base, response)),
-            None => Ok((base, self.call(base, path).await?)),
+            None => Ok((base, self.call(base, path, token_only).await?)),
         }
     }
 
     /// One request through the stack to `base`.
-    async fn call(&self, base: &str, path: &str) -> Result<Response<ResponseBody>, Error> {
+    async fn call(
+        &self,
+        base: &str,
+        path: &str,
+        token_only: Option<TokenOnly>,
+    ) -> Result<Response<ResponseBody>, Error> {
         // Concatenated rather than `format!`ed (the formatting machinery
         // cost more than the rest of building the request), into a string
         // of exact capacity, which the URI then owns without a copy.
@@ -466,12 +493,15 @@ impl Enabled {
         })?;
         let mut request = Request::new(RequestBody::new()); // a GET
         *request.uri_mut() = uri;
+        if let Some(marker) = token_only {
+            request.extensions_mut().insert(marker);
+        }
         let timeout = self.settings.timeout.value;
         self.service
             .clone()
             .oneshot(request)
             .await
-            .map_err(|error| stack::map_error(error, base, timeout))
+            .map_err(|error| classify::map_error(error, base, timeout))
     }
 
     /// The body, within the size limit and the timeout.
@@ -524,7 +554,7 @@ impl Enabled {
             Err(_elapsed) => Err(Error::timeout(base, timeout, None)),
             Ok(Ok(Some(body))) => Ok(body),
             Ok(Ok(None)) => Err(Error::bad_response(path, ResponseError::TooLarge { limit })),
-            Ok(Err(error)) => Err(stack::map_error(error, base, timeout)),
+            Ok(Err(error)) => Err(classify::map_error(error, base, timeout)),
         }
     }
 }

@@ -19,7 +19,7 @@ use tower::BoxError;
 use tower::retry::Policy;
 use tower_imds::{ImdsRetryPolicy, RetryDelay};
 
-use super::stack::is_connect_error;
+use super::classify::is_connect_error;
 
 /// [`ImdsRetryPolicy`], with probe mode's rule when built by
 /// [`probe`](Self::probe).

@@ -1,4 +1,5 @@
-//! The tower stack under the client, and its errors turned into [`Error`].
+//! The tower stack under the client. Its errors are classified in
+//! [`classify`](super::classify).
 //!
 //! ```text
 //! Retry(ImdsRetryPolicy) → ImdsV2Layer → Timeout(per attempt) → HTTP client
@@ -16,12 +17,12 @@
 //!   `HttpConnector` (no proxy: a proxy would answer with its own host's
 //!   metadata; no TLS), `TCP_NODELAY`, and a connect timeout.
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::{self, Either, Ready};
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -31,16 +32,20 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower::retry::RetryLayer;
 use tower::timeout::TimeoutLayer;
-use tower::timeout::error::Elapsed;
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_imds::ImdsV2Layer;
-use tower_imds::header::TOKEN_PATH;
 
 use super::probe::ClientRetryPolicy;
 
-use crate::config::{ConfigError, Source};
-use crate::error::{Error, ResponseError};
+
+/// Marks the request of [`Client::token`](super::Client::token): the
+/// innermost service answers it with an empty 200 itself, so that only the
+/// token `PUT` the layer sends for it (a fresh request, which carries none
+/// of the caller's extensions) reaches IMDS. Any other request costs one
+/// look into its (empty) extensions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenOnly;
 
 /// The body of every request the client sends: IMDS requests have none.
 pub type RequestBody = Empty<Bytes>;
@@ -108,6 +113,7 @@ where
             response.map(|body| body.map_err(Into::into).boxed_unsync())
         })
         .map_err(Into::<BoxError>::into);
+    let inner = AnswerTokenOnly(inner);
     let stack = ServiceBuilder::new()
         .layer(RetryLayer::new(policy))
         .layer(layer)
@@ -116,159 +122,27 @@ where
     BoxCloneSyncService::new(stack)
 }
 
-/// `error` and the errors it wraps, outermost first.
-///
-/// The cause of a `TokenRequestFailed` is read from its field: it is an
-/// `Arc<dyn Error>`, and `Arc`'s own `Error::source` skips the error it
-/// holds, so `source()` alone would never show it.
-fn chain<'a>(
-    error: &'a (dyn StdError + 'static),
-) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(error), |&error| {
-        match error.downcast_ref::<tower_imds::Error>() {
-            Some(tower_imds::Error::TokenRequestFailed { source, .. }) => {
-                Some(&**source as &(dyn StdError + 'static))
-            }
-            _ => error.source(),
-        }
-    })
-}
+/// Answers a [`TokenOnly`] request itself; passes every other to `S`.
+#[derive(Clone)]
+struct AnswerTokenOnly<S>(S);
 
-/// Whether a connection could not be made.
-pub(crate) fn is_connect_error(error: &(dyn StdError + 'static)) -> bool {
-    chain(error).any(|error| {
-        if let Some(client) = error.downcast_ref::<hyper_util::client::legacy::Error>() {
-            return client.is_connect();
-        }
-        error.downcast_ref::<std::io::Error>().is_some_and(|io| {
-            use std::io::ErrorKind::*;
-            matches!(
-                io.kind(),
-                ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable
-            )
-        })
-    })
-}
+impl<S> Service<Request<RequestBody>> for AnswerTokenOnly<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<ResponseBody>, Error = BoxError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = BoxError;
+    type Future = Either<Ready<Result<Self::Response, BoxError>>, S::Future>;
 
-/// Whether something gave up waiting.
-fn is_timeout(error: &(dyn StdError + 'static)) -> bool {
-    chain(error).any(|error| {
-        error.is::<Elapsed>()
-            || error
-                .downcast_ref::<tower_imds::Error>()
-                .is_some_and(|error| {
-                    matches!(error, tower_imds::Error::TokenRequestTimedOut { .. })
-                })
-            || error
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-    })
-}
-
-/// What the client reports for a failure of the stack.
-///
-/// `timeout` is the per-attempt timeout, reported for deadlines that ran
-/// out. Nothing here can hold a secret: the layer's errors never hold the
-/// token, and transport errors hold no bodies.
-pub(crate) fn map_error(error: BoxError, endpoint: &str, timeout: Duration) -> Error {
-    if let Some(layer_error) = error.downcast_ref::<tower_imds::Error>() {
-        match layer_error {
-            tower_imds::Error::TokenRequestRefused { status, .. } => {
-                return Error::Status {
-                    status: *status,
-                    path: TOKEN_PATH.to_owned(),
-                };
-            }
-            tower_imds::Error::InvalidTokenResponse { problem, .. } => {
-                return Error::bad_response(
-                    TOKEN_PATH,
-                    ResponseError::InvalidField {
-                        field: "session token",
-                        reason: problem.to_string(),
-                    },
-                );
-            }
-            tower_imds::Error::InvalidTtl { ttl_seconds } => {
-                return Error::Config(ConfigError::invalid(
-                    "IMDS token TTL",
-                    ttl_seconds.to_string(),
-                    Source::Builder,
-                    "expected 1 to 21600 seconds".into(),
-                ));
-            }
-            tower_imds::Error::TokenRequestTimedOut { timeout, .. } => {
-                let after = *timeout;
-                return Error::timeout(endpoint, after, Some(error));
-            }
-            _ => {}
-        }
-    }
-    if is_timeout(&*error) {
-        Error::timeout(endpoint, timeout, Some(error))
-    } else {
-        Error::unreachable(endpoint, error)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http::StatusCode;
-    use std::sync::Arc;
-    use tower_imds::TokenEndpoint;
-
-    fn endpoint() -> TokenEndpoint {
-        TokenEndpoint::of(&http::Uri::from_static("http://127.0.0.1:1/"))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
     }
 
-    #[test]
-    fn layer_errors_map_to_what_a_caller_can_act_on() {
-        let timeout = Duration::from_secs(1);
-        let refused: BoxError = Box::new(tower_imds::Error::TokenRequestRefused {
-            endpoint: endpoint(),
-            status: StatusCode::FORBIDDEN,
-        });
-        assert!(matches!(
-            map_error(refused, "e", timeout),
-            Error::Status { status: StatusCode::FORBIDDEN, path } if path == TOKEN_PATH
-        ));
-        let silent: BoxError = Box::new(tower_imds::Error::TokenRequestTimedOut {
-            endpoint: endpoint(),
-            timeout: Duration::from_millis(300),
-        });
-        let error = map_error(silent, "http://e", timeout);
-        assert!(
-            matches!(&error, Error::Timeout { after, .. } if *after == Duration::from_millis(300))
-        );
-        assert!(
-            error.to_string().contains("HttpPutResponseHopLimit"),
-            "{error}"
-        );
-        let failed: BoxError = Box::new(tower_imds::Error::TokenRequestFailed {
-            endpoint: endpoint(),
-            source: Arc::new(Elapsed::new()),
-        });
-        assert!(matches!(
-            map_error(failed, "e", timeout),
-            Error::Timeout { .. }
-        ));
-        let failed: BoxError = Box::new(tower_imds::Error::TokenRequestFailed {
-            endpoint: endpoint(),
-            source: Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
-        });
-        assert!(matches!(
-            map_error(failed, "e", timeout),
-            Error::Unreachable { .. }
-        ));
-        let ttl: BoxError = Box::new(tower_imds::Error::InvalidTtl { ttl_seconds: 0 });
-        assert!(matches!(map_error(ttl, "e", timeout), Error::Config(_)));
-        assert!(matches!(
-            map_error(Box::new(Elapsed::new()), "e", timeout),
-            Error::Timeout { after, .. } if after == timeout
-        ));
-        assert!(matches!(
-            map_error("reset".into(), "e", timeout),
-            Error::Unreachable { .. }
-        ));
+    fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+        if request.extensions().get::<TokenOnly>().is_some() {
+            let empty = Empty::new().map_err(|never| match never {}).boxed_unsync();
+            return Either::Left(future::ready(Ok(Response::new(empty))));
+        }
+        Either::Right(self.0.call(request))
     }
 }

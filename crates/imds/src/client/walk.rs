@@ -94,19 +94,83 @@ impl Client {
     /// # }
     /// ```
     pub async fn walk(&self, prefix: &str) -> Result<Option<Value>, Error> {
+        self.walk_matching(prefix, |_| true).await
+    }
+
+    /// [`walk`](Self::walk), fetching only the values whose path `keep`
+    /// accepts: listings are read first, and a value is fetched only when
+    /// kept, so a narrow filter costs few requests. `keep` sees each value's
+    /// path relative to the version, as [`get`](Self::get) takes it
+    /// (`meta-data/placement/region`, percent-encoded where needed).
+    /// Directories with no kept value are left out; `Some` of an empty
+    /// object when nothing is kept.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = imds_mock::MockImds::start_default().await?;
+    /// let client = imds::Client::builder().endpoint(mock.base_url()).build()?;
+    /// let tree = client
+    ///     .walk_matching("", |path| path.starts_with("meta-data/placement/"))
+    ///     .await?
+    ///     .unwrap();
+    /// assert_eq!(tree["meta-data"]["placement"]["region"], "us-east-1");
+    /// assert!(tree.get("dynamic").is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn walk_matching(
+        &self,
+        prefix: &str,
+        mut keep: impl FnMut(&str) -> bool,
+    ) -> Result<Option<Value>, Error> {
         let enabled = self.enabled()?;
         let start = path::absolute(prefix)?;
         let kind = kind_of(&start);
-        walk(
-            enabled,
-            Node {
-                path: start,
-                keys: Vec::new(),
-                kind,
-            },
-        )
-        .await
+        let start = Node {
+            path: start,
+            keys: Vec::new(),
+            kind,
+        };
+        let mut keep_leaf = |node: &Node| keep(relative(&node.path));
+        walk(enabled, start, &mut keep_leaf).await
     }
+
+    /// The paths of every value under `prefix`, sorted, read from the
+    /// listings alone (no value is fetched): what
+    /// [`walk`](Self::walk) would fetch, as [`walk_matching`](Self::walk_matching)
+    /// shows them to its filter. `None` when `prefix` is absent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = imds_mock::MockImds::start_default().await?;
+    /// let client = imds::Client::builder().endpoint(mock.base_url()).build()?;
+    /// let paths = client.paths("meta-data/placement/").await?.unwrap();
+    /// assert!(paths.contains(&"meta-data/placement/region".to_owned()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn paths(&self, prefix: &str) -> Result<Option<Vec<String>>, Error> {
+        let mut paths = Vec::new();
+        let found = self
+            .walk_matching(prefix, |path| {
+                paths.push(path.to_owned());
+                false
+            })
+            .await?;
+        Ok(found.map(|_| {
+            paths.sort();
+            paths
+        }))
+    }
+}
+
+/// `path` relative to its version: `/latest/meta-data/x` -> `meta-data/x`.
+fn relative(path: &str) -> &str {
+    path.strip_prefix('/')
+        .and_then(|rest| rest.split_once('/'))
+        .map_or(path, |(_, relative)| relative)
 }
 
 /// What the walk's starting path is.
@@ -127,8 +191,15 @@ async fn fetch(enabled: &Enabled, node: Node) -> Result<(Node, Option<Bytes>), E
     Ok((node, body))
 }
 
-async fn walk(enabled: &Enabled, start: Node) -> Result<Option<Value>, Error> {
+/// The walk: `keep` decides which values are fetched. When it refuses
+/// one, directories left without values are pruned at the end.
+async fn walk(
+    enabled: &Enabled,
+    start: Node,
+    keep: &mut dyn FnMut(&Node) -> bool,
+) -> Result<Option<Value>, Error> {
     let mut tree: Option<Value> = None;
+    let mut refused = false;
     let mut queue = Queue::default();
     queue.push(start);
     let mut in_flight = FuturesUnordered::new();
@@ -163,10 +234,25 @@ async fn walk(enabled: &Enabled, start: Node) -> Result<Option<Value>, Error> {
                 };
                 return Err(Error::bad_response(node.path, reason));
             }
+            if child.kind == Kind::Leaf && !keep(&child) {
+                refused = true;
+                continue;
+            }
             queue.push(child);
         }
     }
+    if refused && let Some(tree) = &mut tree {
+        prune(tree);
+    }
     Ok(tree)
+}
+
+/// Removes the objects left empty below `value`.
+fn prune(value: &mut Value) {
+    if let Value::Object(map) = value {
+        map.values_mut().for_each(prune);
+        map.retain(|_, child| !matches!(child, Value::Object(child) if child.is_empty()));
+    }
 }
 
 /// The paths waiting for a free request slot: listings before values.
@@ -260,11 +346,7 @@ fn insert(tree: &mut Option<Value>, keys: &[String], value: Value) {
 /// A leaf's value: parsed JSON where the format is known to be JSON, else
 /// text.
 fn leaf_value(path: &str, body: &[u8]) -> Value {
-    // Relative to the version: `/latest/meta-data/x` -> `meta-data/x`.
-    let relative = path
-        .strip_prefix('/')
-        .and_then(|rest| rest.split_once('/'))
-        .map_or(path, |(_, relative)| relative);
+    let relative = relative(path);
     let is_json = JSON_LEAVES
         .iter()
         .any(|known| match known.strip_suffix('/') {

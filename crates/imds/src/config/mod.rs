@@ -1,8 +1,10 @@
-//! Resolution of every IMDS setting, the way the AWS SDKs do it.
+//! The IMDS settings, resolved the way the AWS SDKs do it.
 //!
-//! Each setting is taken from the first of: an explicit value in code
-//! ([`Overrides`], held by the client builder) > its environment variable >
-//! its key in the selected profile of the shared config file > the default.
+//! Each setting is taken from the first of: an explicit value in code (the
+//! [`ClientBuilder`](crate::ClientBuilder)) > its environment variable > its
+//! key in the selected profile of the shared config file > the default.
+//! [`Client::settings`](crate::Client::settings) shows the outcome, each
+//! value with its [`Source`].
 //!
 //! | setting | environment variable | profile key | default |
 //! |---|---|---|---|
@@ -13,6 +15,9 @@
 //! | timeout (seconds) | `AWS_METADATA_SERVICE_TIMEOUT` | `metadata_service_timeout` | `1` |
 //! | attempts | `AWS_METADATA_SERVICE_NUM_ATTEMPTS` | `metadata_service_num_attempts` | `4` |
 //! | role name | `AWS_EC2_INSTANCE_PROFILE_NAME` | `ec2_instance_profile_name` | discovered |
+//!
+//! `AWS_PROFILE` selects the profile and `AWS_CONFIG_FILE` moves the file,
+//! as in the SDKs.
 //!
 //! Values:
 //! - An explicit endpoint wins over the mode. The mode picks
@@ -34,23 +39,19 @@
 //! replaced by a default.
 //!
 //! When IMDS is disabled (`AWS_EC2_METADATA_DISABLED=true`, or
-//! [`Overrides::disabled`]), [`resolve`] returns [`Resolved::Disabled`] after
-//! that one lookup: it reads no file and validates nothing else.
+//! [`ClientBuilder::disabled`](crate::ClientBuilder::disabled)), that is the
+//! one lookup made: no file is read and nothing else is validated.
 //!
 //! ```
-//! use imds::config::{self, Endpoint, EndpointMode, Overrides, Resolved, Source};
-//! use imds::Env;
+//! use imds::config::{Endpoint, EndpointMode, Source};
+//! use imds::{Client, Env};
 //!
 //! let env = Env::from_map([
 //!     ("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ipv6"),
 //!     ("AWS_METADATA_SERVICE_TIMEOUT", "0.5"),
 //! ]);
-//! let mut overrides = Overrides::default();
-//! overrides.attempts = Some(2);
-//!
-//! let Resolved::Enabled(settings) = config::resolve(&overrides, &env)? else {
-//!     unreachable!("not disabled");
-//! };
+//! let client = Client::builder().env(env).attempts(2).build()?;
+//! let settings = client.settings()?;
 //! assert_eq!(settings.endpoint_mode.value, EndpointMode::Ipv6);
 //! assert_eq!(
 //!     settings.endpoint.value,
@@ -65,7 +66,7 @@
 //! assert_eq!(settings.attempts.source, Source::Builder);
 //!
 //! let env = Env::from_map([("AWS_EC2_METADATA_SERVICE_ENDPOINT", "not a uri")]);
-//! let error = config::resolve(&Overrides::default(), &env).unwrap_err();
+//! let error = Client::builder().env(env).build().unwrap_err();
 //! assert!(error.to_string().starts_with(
 //!     "invalid IMDS endpoint \"not a uri\" from environment variable \
 //!      AWS_EC2_METADATA_SERVICE_ENDPOINT: "
@@ -78,6 +79,7 @@ mod error;
 mod source;
 pub(crate) mod value;
 
+use std::fmt;
 use std::time::Duration;
 
 use http::Uri;
@@ -103,38 +105,37 @@ pub const DEFAULT_ATTEMPTS: u32 = 4;
 ///
 /// The client builder holds one and fills it from its methods.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Overrides {
+pub(crate) struct Overrides {
     /// The endpoint, e.g. `http://127.0.0.1:1338`; validated by [`resolve`].
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
     /// The endpoint mode.
-    pub endpoint_mode: Option<EndpointMode>,
+    pub(crate) endpoint_mode: Option<EndpointMode>,
     /// Replaces the IPv4 address (`http://169.254.169.254`) of the IPv4 and
     /// auto modes, e.g. with `http://127.0.0.1:PORT` in tests.
-    pub ipv4_endpoint: Option<String>,
+    pub(crate) ipv4_endpoint: Option<String>,
     /// Replaces the IPv6 address (`http://[fd00:ec2::254]`) of the IPv6 and
     /// auto modes, e.g. with `http://[::1]:PORT` in tests.
-    pub ipv6_endpoint: Option<String>,
+    pub(crate) ipv6_endpoint: Option<String>,
     /// Disables IMDS (or, with `Some(false)`, enables it whatever
     /// `AWS_EC2_METADATA_DISABLED` says).
-    pub disabled: Option<bool>,
+    pub(crate) disabled: Option<bool>,
     /// Forbids falling back to IMDSv1.
-    pub v1_disabled: Option<bool>,
+    pub(crate) v1_disabled: Option<bool>,
     /// The timeout; must be longer than zero.
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     /// The number of attempts; at least 1.
-    pub attempts: Option<u32>,
+    pub(crate) attempts: Option<u32>,
     /// The IAM role whose credentials to fetch, instead of discovering it.
-    pub role_name: Option<String>,
+    pub(crate) role_name: Option<String>,
     /// The profile to read from the config file, instead of `AWS_PROFILE`.
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 }
 
 /// The outcome of [`resolve`].
 // Built once per client: the size of `Settings` costs nothing here.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolved {
+pub(crate) enum Resolved {
     /// IMDS is disabled; nothing else was read or checked.
     Disabled(Source),
     /// IMDS is enabled, with these settings.
@@ -167,6 +168,37 @@ impl Settings {
     /// set.
     pub fn endpoint_follows_mode(&self) -> bool {
         self.follows_mode
+    }
+}
+
+/// One line, each setting with where it came from (what `imds -v` logs):
+/// `endpoint http://169.254.169.254 (the default); endpoint mode IPv4 (the
+/// default); ...`.
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = match &self.endpoint.value {
+            Endpoint::Single(uri) => uri.to_string(),
+            Endpoint::Race { ipv4, ipv6 } => format!("{ipv4} or {ipv6}, raced"),
+        };
+        write!(
+            f,
+            "endpoint {} ({}); endpoint mode {} ({}); IMDSv1 disabled {} ({}); \
+             timeout {:?} ({}); attempts {} ({}); ",
+            endpoint.trim_end_matches('/'),
+            self.endpoint.source,
+            self.endpoint_mode.value,
+            self.endpoint_mode.source,
+            self.v1_disabled.value,
+            self.v1_disabled.source,
+            self.timeout.value,
+            self.timeout.source,
+            self.attempts.value,
+            self.attempts.source,
+        )?;
+        match &self.role_name {
+            Some(role) => write!(f, "role {} ({})", role.value, role.source),
+            None => f.write_str("role discovered"),
+        }
     }
 }
 
@@ -219,7 +251,7 @@ const IPV6_ENDPOINT: &str = "IMDS IPv6 endpoint";
 /// shared config file that `env` points to.
 ///
 /// Reads the config file (blocking I/O, once) unless IMDS is disabled.
-pub fn resolve(overrides: &Overrides, env: &Env) -> Result<Resolved, ConfigError> {
+pub(crate) fn resolve(overrides: &Overrides, env: &Env) -> Result<Resolved, ConfigError> {
     let layers = Layers { env, profile: None };
     let disabled = match overrides.disabled {
         Some(disabled) => Setting::new(disabled, Source::Builder),

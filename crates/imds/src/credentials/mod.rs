@@ -3,7 +3,8 @@
 //! [`CredentialsProvider`] holds the logic (role discovery, extended
 //! document with fallback, caching, single flight, refresh window, static
 //! stability) over any [`MetadataSource`]: the IMDS client, or a fake in
-//! tests. Time comes from an injectable [`Clock`](crate::clock::Clock).
+//! tests. Time is read with `tower_imds::clock::now()`: tests pause and
+//! advance tokio's clock.
 
 mod fetch;
 mod model;

@@ -4,10 +4,12 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tower::util::rng::{HasherRng, Rng};
+use tower_imds::clock;
+
 use super::fetch::Fetcher;
 use super::model::Credentials;
 use super::source::MetadataSource;
-use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 
 /// Refresh when less than this (plus jitter) remains before `Expiration`.
@@ -108,7 +110,6 @@ impl<S> fmt::Debug for CredentialsProvider<S> {
         f.debug_struct("CredentialsProvider")
             .field("fetcher", &self.inner.fetcher)
             .field("timing", &self.inner.timing)
-            .field("clock", &self.inner.clock)
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +117,6 @@ impl<S> fmt::Debug for CredentialsProvider<S> {
 struct Inner<S> {
     source: S,
     fetcher: Fetcher,
-    clock: Arc<dyn Clock>,
     timing: Timing,
     state: Mutex<State>,
     /// Held by the one caller fetching; the others queue on it.
@@ -152,12 +152,11 @@ impl<S: MetadataSource> CredentialsProvider<S> {
         Self::builder(source).build()
     }
 
-    /// A builder to configure the role, the clock and the timing.
+    /// A builder to configure the role and the timing.
     pub fn builder(source: S) -> CredentialsProviderBuilder<S> {
         CredentialsProviderBuilder {
             source,
             role_name: None,
-            clock: Arc::new(SystemClock),
             timing: Timing {
                 refresh_window: DEFAULT_REFRESH_WINDOW,
                 refresh_jitter: DEFAULT_REFRESH_JITTER,
@@ -175,7 +174,7 @@ impl<S: MetadataSource> CredentialsProvider<S> {
         let seen = {
             let state = inner.lock_state();
             if let Some(cached) = &state.cached
-                && inner.clock.now() < cached.refresh_at
+                && clock::now() < cached.refresh_at
             {
                 return Ok(cached.credentials.clone());
             }
@@ -212,7 +211,7 @@ impl<S> Inner<S> {
         state: &mut State,
         fetched: Result<Credentials, Error>,
     ) -> Result<Credentials, Error> {
-        let now = self.clock.now();
+        let now = clock::now();
         let timing = &self.timing;
         let (credentials, refresh_at) = match fetched {
             Ok(credentials) if now < credentials.expiration() => {
@@ -287,26 +286,16 @@ impl<S> Inner<S> {
     }
 }
 
-/// A uniformly random duration in `0..=max`.
+/// A random duration in `0..=max`, from tower's `HasherRng`: the source
+/// of the workspace's every jitter (the retry policy's backoff included).
 fn jitter(max: Duration) -> Duration {
-    if max.is_zero() {
-        return Duration::ZERO;
-    }
-    let random = getrandom::u64().unwrap_or_else(|_| {
-        // No OS randomness: the clock's low bits still spread a fleet.
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| u64::from(since.subsec_nanos()))
-    });
-    let max_nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-    Duration::from_nanos(random % max_nanos.saturating_add(1))
+    max.mul_f64(HasherRng::default().next_f64())
 }
 
 /// Configures a [`CredentialsProvider`].
 pub struct CredentialsProviderBuilder<S> {
     source: S,
     role_name: Option<String>,
-    clock: Arc<dyn Clock>,
     timing: Timing,
 }
 
@@ -315,7 +304,6 @@ impl<S> fmt::Debug for CredentialsProviderBuilder<S> {
         f.debug_struct("CredentialsProviderBuilder")
             .field("role_name", &self.role_name)
             .field("timing", &self.timing)
-            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
@@ -326,12 +314,6 @@ impl<S: MetadataSource> CredentialsProviderBuilder<S> {
     /// invalid name makes every fetch fail with [`Error::Config`].
     pub fn role_name(mut self, role_name: impl Into<String>) -> Self {
         self.role_name = Some(role_name.into());
-        self
-    }
-
-    /// Reads the time from `clock` instead of the system clock.
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
         self
     }
 
@@ -378,7 +360,6 @@ impl<S: MetadataSource> CredentialsProviderBuilder<S> {
             inner: Arc::new(Inner {
                 source: self.source,
                 fetcher: Fetcher::new(role_name),
-                clock: self.clock,
                 timing: self.timing,
                 state: Mutex::new(State::default()),
                 refresh: tokio::sync::Mutex::new(()),

@@ -1,6 +1,6 @@
 //! `listing::parse` and `listing::parse_public_keys`.
 
-use imds::listing::{self, Entry, PublicKey};
+use crate::listing::{self, Entry, PublicKey};
 use proptest::prelude::*;
 
 /// A name a listing line can carry: no line break, and no trailing `\r`

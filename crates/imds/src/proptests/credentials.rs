@@ -2,8 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use imds::error::ResponseError;
-use imds::{Credentials, Error};
+use crate::error::ResponseError;
+use crate::credentials::Credentials;
+use crate::error::Error;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 

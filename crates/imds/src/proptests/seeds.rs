@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use imds::document::{self, IdentityDocument};
-use imds::{Credentials, listing, profile};
+use crate::document::{self, IdentityDocument};
+use crate::credentials::Credentials;
+use crate::{listing, profile};
 
 /// The seeds of `target`, by file name.
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use imds::Error;
-use imds::document::{self, IamInfo, IdentityDocument, SpotInstanceAction};
-use imds::error::ResponseError;
+use crate::error::Error;
+use crate::document::{self, IamInfo, IdentityDocument, SpotInstanceAction};
+use crate::error::ResponseError;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 

@@ -3,9 +3,11 @@
 //! client caps response bodies before they reach a parser; these guard
 //! the parsers themselves.)
 
-use imds::document::{self, IdentityDocument};
-use imds::error::ResponseError;
-use imds::{Credentials, Error, listing, profile};
+use crate::document::{self, IdentityDocument};
+use crate::error::ResponseError;
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::{listing, profile};
 
 const TEN_MB: usize = 10 * 1024 * 1024;
 
