@@ -25,7 +25,7 @@ use crate::{
     cache::{Acquired, EndpointTokens, Flight, Lookup},
     header::{MAX_TTL_SECONDS, X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS},
     layer::Config,
-    service::attach,
+    token::attach,
 };
 
 pin_project! {

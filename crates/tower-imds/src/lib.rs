@@ -80,7 +80,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cache;
-mod endpoint;
 mod error;
 mod future;
 pub mod header;
@@ -89,8 +88,8 @@ mod retry;
 mod service;
 mod store;
 mod token;
+mod token_endpoint;
 
-pub use endpoint::TokenEndpoint;
 pub use error::{Error, TokenResponseProblem};
 pub use future::ResponseFuture;
 pub use layer::ImdsV2Layer;
@@ -98,3 +97,4 @@ pub use retry::{ImdsRetryPolicy, RetryDelay};
 pub use service::ImdsV2;
 pub use store::{StoredToken, TokenStore};
 pub use token::{InvalidMetadataToken, MetadataToken, get_metadata_token};
+pub use token_endpoint::TokenEndpoint;

@@ -15,8 +15,9 @@ use crate::{
     Error, MetadataToken,
     cache::{Lookup, TokenCache},
     future::ResponseFuture,
-    header::{MAX_TTL_SECONDS, X_AWS_EC2_METADATA_TOKEN},
+    header::MAX_TTL_SECONDS,
     layer::Config,
+    token::attach,
 };
 
 /// Service built by [`ImdsV2Layer`](crate::ImdsV2Layer): sends each request
@@ -103,20 +104,6 @@ where
                 let ready = mem::replace(&mut self.inner, clone);
                 ResponseFuture::fetching(lookup, tokens, self.config.clone(), ready, request)
             }
-        }
-    }
-}
-
-/// Sets (or, for IMDSv1, removes) the token header of `request`.
-pub(crate) fn attach<B>(request: &mut Request<B>, token: Option<&MetadataToken>) {
-    match token {
-        Some(token) => {
-            request
-                .headers_mut()
-                .insert(X_AWS_EC2_METADATA_TOKEN, token.header_value().clone());
-        }
-        None => {
-            request.headers_mut().remove(X_AWS_EC2_METADATA_TOKEN);
         }
     }
 }
