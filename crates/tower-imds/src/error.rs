@@ -26,16 +26,6 @@ use crate::TokenEndpoint;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// `ttl_seconds` is outside `1..=21600`; nothing was sent.
-    #[error(
-        "invalid IMDS token TTL of {ttl_seconds} seconds: it must be between 1 and 21600; \
-         fix the layer's ttl_seconds setting"
-    )]
-    InvalidTtl {
-        /// The refused TTL.
-        ttl_seconds: u32,
-    },
-
     /// IMDS answered the token `PUT` with something other than 200 OK.
     #[error("IMDS token request to {endpoint} was refused with HTTP {status}: {}", refused_hint(*.status))]
     TokenRequestRefused {
@@ -94,7 +84,7 @@ impl Error {
                 StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
             ),
             Error::TokenRequestTimedOut { .. } | Error::TokenRequestFailed { .. } => true,
-            Error::InvalidTtl { .. } | Error::InvalidTokenResponse { .. } => false,
+            Error::InvalidTokenResponse { .. } => false,
         }
     }
 }
@@ -123,7 +113,8 @@ pub enum TokenResponseProblem {
     /// No `x-aws-ec2-metadata-token-ttl-seconds` response header.
     #[error("the TTL response header is missing")]
     MissingTtl,
-    /// The TTL response header is not an integer in `1..=21600`.
+    /// The TTL response header is not a [`TokenTtl`](crate::TokenTtl): a
+    /// whole number of seconds from 1 to 21600, in plain decimal digits.
     #[error("the TTL response header is not a whole number of seconds between 1 and 21600")]
     InvalidTtl,
     /// The body is not a valid token.
@@ -167,6 +158,10 @@ mod tests {
         for code in [400, 401, 429, 500, 503] {
             assert!(!refused(code).is_imdsv2_unavailable(), "{code}");
         }
-        assert!(!Error::InvalidTtl { ttl_seconds: 0 }.is_imdsv2_unavailable());
+        let invalid = Error::InvalidTokenResponse {
+            endpoint: endpoint(),
+            problem: TokenResponseProblem::MissingTtl,
+        };
+        assert!(!invalid.is_imdsv2_unavailable());
     }
 }

@@ -21,9 +21,9 @@ use tower_service::Service;
 use tracing::Span;
 
 use crate::{
-    Error, MetadataToken, StoredToken, TokenEndpoint, TokenResponseProblem,
+    Error, MetadataToken, StoredToken, TokenEndpoint, TokenResponseProblem, TokenTtl,
     cache::{Acquired, EndpointTokens, Flight, Lookup},
-    header::{MAX_TTL_SECONDS, X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS},
+    header::X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS,
     layer::Config,
     token::attach,
 };
@@ -62,7 +62,7 @@ pin_project! {
     {
         // The request itself is under way.
         Call { #[pin] future: F },
-        // Failed before anything was sent.
+        // No token to be had: the request is not sent.
         Failed { error: Option<Box<Error>> },
         // Consult the cache (again, after a leading request went away).
         Lookup,
@@ -72,7 +72,7 @@ pin_project! {
         PutSent { #[pin] future: F },
         // ...and its body is being read.
         // (Boxed: large and cold; inline it would double every future's size.)
-        PutBody { body: Pin<Box<Collect<Limited<RB>>>>, ttl: Duration },
+        PutBody { body: Pin<Box<Collect<Limited<RB>>>>, ttl: TokenTtl },
         // Token settled: make the service ready (if the PUT used it) and send.
         Ready,
     }
@@ -101,17 +101,6 @@ where
     RB: Body,
     RB::Error: Into<BoxError>,
 {
-    pub(crate) fn failed(error: Error) -> Self {
-        Self {
-            state: State::Failed {
-                error: Some(Box::new(error)),
-            },
-            cold: None,
-            sent: None,
-            tokens: None,
-        }
-    }
-
     pub(crate) fn called(
         future: S::Future,
         sent: Option<MetadataToken>,
@@ -182,7 +171,7 @@ impl<S, B> Cold<S, B> {
         self.span = tracing::debug_span!("imds_token_fetch", endpoint = %flight.endpoint());
         let _entered = self.span.clone().entered();
         tracing::debug!(
-            ttl_seconds = self.config.ttl_seconds,
+            ttl_seconds = self.config.ttl.as_secs(),
             "requesting an IMDS token"
         );
 
@@ -222,12 +211,13 @@ impl<S, B> Cold<S, B> {
             .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready())
     }
 
-    fn succeed<F, RB>(&mut self, token: MetadataToken, ttl: Duration) -> State<F, RB>
+    fn succeed<F, RB>(&mut self, token: MetadataToken, ttl: TokenTtl) -> State<F, RB>
     where
         RB: Body,
         RB::Error: Into<BoxError>,
     {
         tracing::debug!(ttl_seconds = ttl.as_secs(), "IMDS token received");
+        let ttl = ttl.as_duration();
         if let Some(flight) = self.flight.take() {
             if let Some(store) = &self.config.store {
                 let stored = StoredToken {
@@ -285,19 +275,19 @@ fn load_stored(config: &Config, endpoint: &TokenEndpoint) -> Option<(MetadataTok
 }
 
 /// The TTL IMDS granted, from the token response's headers.
-fn granted_ttl(headers: &HeaderMap) -> Result<Duration, TokenResponseProblem> {
+fn granted_ttl(headers: &HeaderMap) -> Result<TokenTtl, TokenResponseProblem> {
     let value = headers
         .get(X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS)
         .ok_or(TokenResponseProblem::MissingTtl)?
         .as_bytes();
+    // Plain decimal digits only: `u32::from_str` would also take a `+`.
     let digits_only = !value.is_empty() && value.iter().all(u8::is_ascii_digit);
-    let seconds = std::str::from_utf8(value)
+    std::str::from_utf8(value)
         .ok()
         .filter(|_| digits_only)
         .and_then(|s| s.parse::<u32>().ok())
-        .filter(|s| (1..=MAX_TTL_SECONDS).contains(s))
-        .ok_or(TokenResponseProblem::InvalidTtl)?;
-    Ok(Duration::from_secs(seconds.into()))
+        .and_then(|secs| TokenTtl::from_secs(secs).ok())
+        .ok_or(TokenResponseProblem::InvalidTtl)
 }
 
 impl<S, B, RB> Future for ResponseFuture<S, B, RB>
@@ -468,10 +458,13 @@ mod tests {
     #[test]
     fn granted_ttl_accepts_only_whole_seconds_in_range() {
         assert_eq!(
-            granted_ttl(&headers("21600")),
+            granted_ttl(&headers("21600")).map(TokenTtl::as_duration),
             Ok(Duration::from_secs(21_600))
         );
-        assert_eq!(granted_ttl(&headers("1")), Ok(Duration::from_secs(1)));
+        assert_eq!(
+            granted_ttl(&headers("1")).map(TokenTtl::as_duration),
+            Ok(Duration::from_secs(1))
+        );
         for bad in ["0", "21601", "-5", "+5", "1.5", "abc", " 5", "99999999999"] {
             assert_eq!(
                 granted_ttl(&headers(bad)),
@@ -494,7 +487,7 @@ mod tests {
                 .then(|| value.parse::<u64>().ok())
                 .flatten()
                 .filter(|s| (1..=21_600).contains(s));
-            proptest::prop_assert_eq!(granted_ttl(&h).ok(), expected.map(Duration::from_secs));
+            proptest::prop_assert_eq!(granted_ttl(&h).ok().map(TokenTtl::as_duration), expected.map(Duration::from_secs));
         }
     }
 }

@@ -36,7 +36,7 @@
 //! | method | default | |
 //! |---|---|---|
 //! | [`metadata_token`](ImdsV2Layer::metadata_token) | none | use this token; never `PUT` |
-//! | [`ttl_seconds`](ImdsV2Layer::ttl_seconds) | 21600 | lifetime asked for, `1..=21600` |
+//! | [`ttl`](ImdsV2Layer::ttl) | [`TokenTtl::MAX`], 6 h | lifetime asked for |
 //! | [`fallback_to_imdsv1`](ImdsV2Layer::fallback_to_imdsv1) | `false` | send without a token when IMDSv2 is unavailable |
 //! | [`token_timeout`](ImdsV2Layer::token_timeout) | 1 s | give up on the `PUT` (hop limit) |
 //! | [`token_store`](ImdsV2Layer::token_store) | none | keep tokens across processes |
@@ -89,6 +89,7 @@ mod service;
 mod store;
 mod token;
 mod token_endpoint;
+mod token_ttl;
 
 pub use error::{Error, TokenResponseProblem};
 pub use future::ResponseFuture;
@@ -98,3 +99,4 @@ pub use service::ImdsV2;
 pub use store::{StoredToken, TokenStore};
 pub use token::{InvalidMetadataToken, MetadataToken, get_metadata_token};
 pub use token_endpoint::TokenEndpoint;
+pub use token_ttl::{InvalidTtl, TokenTtl};

@@ -12,10 +12,9 @@ use tower::BoxError;
 use tower_service::Service;
 
 use crate::{
-    Error, MetadataToken,
+    MetadataToken,
     cache::{Lookup, TokenCache},
     future::ResponseFuture,
-    header::MAX_TTL_SECONDS,
     layer::Config,
     token::attach,
 };
@@ -74,11 +73,6 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let ttl_seconds = self.config.ttl_seconds;
-        if !(1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
-            return ResponseFuture::failed(Error::InvalidTtl { ttl_seconds });
-        }
-
         // A token given for this request, or to the layer, is used as is.
         let given = request.extensions().get::<MetadataToken>().cloned();
         if let Some(token) = given.or_else(|| self.config.token.clone()) {
