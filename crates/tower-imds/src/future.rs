@@ -129,7 +129,7 @@ where
             flight: None,
             deadline: None,
             sent_at: Instant::now(),
-            sent_at_wall: SystemTime::now(),
+            sent_at_wall: crate::clock::now(),
             span: Span::none(),
             acquired: None,
         });
@@ -186,7 +186,7 @@ impl<S, B> Cold<S, B> {
 
         self.flight = Some(flight);
         self.sent_at = Instant::now();
-        self.sent_at_wall = SystemTime::now();
+        self.sent_at_wall = crate::clock::now();
         self.deadline = Some(Box::pin(tokio::time::sleep(self.config.token_timeout)));
         self.used_for_put = true;
         State::PutSent {
@@ -256,7 +256,7 @@ impl<S, B> Cold<S, B> {
 fn load_stored(config: &Config, endpoint: &TokenEndpoint) -> Option<(MetadataToken, Duration)> {
     let store = config.store.as_ref()?;
     match store.load(endpoint) {
-        Ok(Some(stored)) => match stored.expires_at.duration_since(SystemTime::now()) {
+        Ok(Some(stored)) => match stored.expires_at.duration_since(crate::clock::now()) {
             Ok(remaining) if remaining >= Duration::from_secs(1) => {
                 tracing::debug!(%endpoint, "IMDS token loaded from the token store");
                 Some((stored.token, remaining))

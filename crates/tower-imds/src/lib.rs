@@ -80,6 +80,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cache;
+pub mod clock;
 mod error;
 mod future;
 pub mod header;
