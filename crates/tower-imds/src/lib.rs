@@ -90,6 +90,7 @@ mod service;
 mod store;
 mod token;
 mod token_endpoint;
+mod token_fetch;
 mod token_ttl;
 
 pub use error::{Error, TokenResponseProblem};
