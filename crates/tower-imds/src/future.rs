@@ -26,7 +26,7 @@ use crate::{
     Error, MetadataToken, TokenTtl,
     cache::{Acquired, EndpointTokens, Flight, Lookup},
     clock,
-    layer::Config,
+    config::Config,
     token::attach,
     token_fetch::{self, TokenBody},
 };

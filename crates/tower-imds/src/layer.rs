@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use http::HeaderValue;
 use tower_layer::Layer;
 
-use crate::{ImdsV2, MetadataToken, TokenStore, TokenTtl, cache::TokenCache};
+use crate::{ImdsV2, MetadataToken, TokenStore, TokenTtl, cache::TokenCache, config::Config};
 
 /// Adds IMDSv2 session tokens to the requests of the wrapped service.
 ///
@@ -32,18 +32,6 @@ use crate::{ImdsV2, MetadataToken, TokenStore, TokenTtl, cache::TokenCache};
 pub struct ImdsV2Layer {
     config: Arc<Config>,
     cache: Arc<TokenCache>,
-}
-
-/// The settings every service of one layer reads.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) ttl: TokenTtl,
-    /// `ttl` as a header value, formatted once.
-    pub(crate) ttl_header: HeaderValue,
-    pub(crate) fallback_to_imdsv1: bool,
-    pub(crate) token_timeout: Duration,
-    pub(crate) token: Option<MetadataToken>,
-    pub(crate) store: Option<Arc<dyn TokenStore>>,
 }
 
 impl ImdsV2Layer {
@@ -143,17 +131,5 @@ impl<S> Layer<S> for ImdsV2Layer {
 impl fmt::Debug for ImdsV2Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.config.fmt(f)
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ImdsV2Layer")
-            .field("ttl_seconds", &self.ttl.as_secs())
-            .field("fallback_to_imdsv1", &self.fallback_to_imdsv1)
-            .field("token_timeout", &self.token_timeout)
-            .field("metadata_token", &self.token)
-            .field("token_store", &self.store.as_ref().map(|_| ".."))
-            .finish()
     }
 }

@@ -81,6 +81,7 @@
 
 mod cache;
 pub mod clock;
+mod config;
 mod error;
 mod future;
 pub mod header;

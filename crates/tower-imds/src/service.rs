@@ -14,8 +14,8 @@ use tower_service::Service;
 use crate::{
     MetadataToken,
     cache::{Lookup, TokenCache},
+    config::Config,
     future::ResponseFuture,
-    layer::Config,
     token::attach,
 };
 
