@@ -6,6 +6,28 @@ use http::StatusCode;
 
 use crate::TokenEndpoint;
 
+/// What to check when the token `PUT` gets no answer: on EC2, the hop limit.
+///
+/// IMDS answers the `PUT` with an IP packet whose hop limit is the
+/// instance's `HttpPutResponseHopLimit`, often 1; from a container
+/// behind a bridge the answer needs one more hop, so it never arrives.
+/// [`Error::TokenRequestTimedOut`] carries this hint, and the `imds` client
+/// uses it in its own timeout error. It starts lower-case and has no full
+/// stop, so a message can go on after it:
+///
+/// ```
+/// use tower_imds::HOP_LIMIT_HINT;
+///
+/// let message = format!("IMDS did not answer within 1s; {HOP_LIMIT_HINT}");
+/// assert!(message.contains("hop limit"));
+/// assert!(message.contains("--http-put-response-hop-limit 2"));
+/// ```
+pub const HOP_LIMIT_HINT: &str = "if this runs in a container on EC2, the answer to the \
+     token request may need one more network hop than the instance's hop limit allows: \
+     raise the instance's HttpPutResponseHopLimit to 2 (aws ec2 \
+     modify-instance-metadata-options --instance-id <instance-id> \
+     --http-put-response-hop-limit 2)";
+
 /// An error of the IMDSv2 layer.
 ///
 /// The layer's services fail with [`tower::BoxError`]; when the failure is
@@ -38,11 +60,8 @@ pub enum Error {
     /// No answer to the token `PUT` within the token timeout. On EC2 this is
     /// almost always the PUT response hop limit.
     #[error(
-        "IMDS token request to {endpoint} got no answer within {timeout:?}. \
-         If this runs in a container on EC2, the instance's metadata PUT response hop limit \
-         is probably 1, so the answer never reaches the container: set it to 2 \
-         (aws ec2 modify-instance-metadata-options --instance-id <id> \
-         --http-put-response-hop-limit 2), or allow IMDSv1 with fallback_to_imdsv1(true)"
+        "IMDS token request to {endpoint} got no answer within {timeout:?}; {HOP_LIMIT_HINT}, \
+         or allow IMDSv1 with fallback_to_imdsv1(true)"
     )]
     TokenRequestTimedOut {
         /// Where the `PUT` went.
@@ -141,6 +160,7 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         let msg = e.to_string();
+        assert!(msg.contains(HOP_LIMIT_HINT), "{msg}");
         assert!(msg.contains("hop limit"), "{msg}");
         assert!(msg.contains("--http-put-response-hop-limit 2"), "{msg}");
         assert!(msg.contains("http://127.0.0.1:1338"), "{msg}");

@@ -94,7 +94,7 @@ mod token_endpoint;
 mod token_fetch;
 mod token_ttl;
 
-pub use error::{Error, TokenResponseProblem};
+pub use error::{Error, HOP_LIMIT_HINT, TokenResponseProblem};
 pub use future::ResponseFuture;
 pub use layer::ImdsV2Layer;
 pub use retry::{ImdsRetryPolicy, RetryDelay};
