@@ -17,8 +17,8 @@ use tokio::time::Instant;
 /// The system's wall clock is read once, the first time this is called, and
 /// paired with the monotonic time of that moment; after that, wall time is
 /// that reading plus however far [`tokio::time::Instant::now`] has moved. So
-/// it never jumps with the system clock, and
-/// [`tokio::time::pause`]/[`advance`](tokio::time::advance) move it exactly:
+/// it never jumps with the system clock, and pausing or advancing tokio's
+/// clock (`tokio::time::pause`, `advance`) moves it exactly:
 ///
 /// ```
 /// use std::time::Duration;

@@ -7,7 +7,7 @@
 //! number of concurrent requests), refreshes it before it expires, drops it
 //! when IMDS answers 401, and tells you which token a response was read with.
 //!
-//! ```no_run
+//! ```
 //! use bytes::Bytes;
 //! use http::Request;
 //! use http_body_util::Empty;
@@ -15,19 +15,25 @@
 //! use tower::{ServiceBuilder, ServiceExt};
 //! use tower_imds::{ImdsV2Layer, MetadataToken};
 //!
-//! # async fn run() -> Result<(), tower::BoxError> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower::BoxError> {
+//! # let mock = imds_mock::MockImds::start_default().await?;
+//! # let imds_url = mock.base_url();
 //! let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
 //! let imds = ServiceBuilder::new()
 //!     .layer(ImdsV2Layer::new())
 //!     .service(client);
 //!
+//! // On EC2, `imds_url` is "http://169.254.169.254".
 //! let response = imds
 //!     .oneshot(
-//!         Request::get("http://169.254.169.254/latest/meta-data/instance-id")
+//!         Request::get(format!("{imds_url}/latest/meta-data/instance-id"))
 //!             .body(Empty::new())?,
 //!     )
 //!     .await?;
+//! assert!(response.status().is_success());
 //! let token: Option<&MetadataToken> = tower_imds::get_metadata_token(&response);
+//! assert!(token.is_some());
 //! # Ok(()) }
 //! ```
 //!
@@ -74,6 +80,13 @@
 //! A `imds_token_fetch` span covers each token request; `debug` events
 //! report cache hits, misses, refreshes and fallbacks, and a `warn` event the
 //! first fallback to IMDSv1 per endpoint.
+//!
+//! # Time
+//!
+//! Token lifetimes are measured on tokio's clock, so `tokio::time::pause`
+//! and `advance` drive expiry and refresh in tests. The expiry a
+//! [`TokenStore`] keeps is wall time from [`clock::now`], which follows the
+//! same clock.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

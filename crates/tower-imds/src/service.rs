@@ -22,8 +22,8 @@ use crate::{
 /// Service built by [`ImdsV2Layer`](crate::ImdsV2Layer): sends each request
 /// with an IMDSv2 session token.
 ///
-/// Fails with [`BoxError`]: either this crate's [`Error`] or the wrapped
-/// service's error, unchanged.
+/// Fails with [`BoxError`]: either this crate's [`Error`](crate::Error) or
+/// the wrapped service's error, unchanged.
 #[derive(Clone)]
 pub struct ImdsV2<S> {
     inner: S,
