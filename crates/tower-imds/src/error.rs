@@ -134,7 +134,10 @@ pub enum TokenResponseProblem {
     MissingTtl,
     /// The TTL response header is not a [`TokenTtl`](crate::TokenTtl): a
     /// whole number of seconds from 1 to 21600, in plain decimal digits.
-    #[error("the TTL response header is not a whole number of seconds between 1 and 21600")]
+    #[error(
+        "the TTL response header is not a whole number of seconds between 1 and {}",
+        crate::TokenTtl::MAX.as_secs()
+    )]
     InvalidTtl,
     /// The body is not a valid token.
     #[error("the body is not a valid token: {0}")]
