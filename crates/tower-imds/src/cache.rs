@@ -390,7 +390,10 @@ mod tests {
         let Lookup::Lead(refresh) = e.lookup(Instant::now(), false) else {
             panic!()
         };
-        let err = Error::InvalidTtl { ttl_seconds: 0 };
+        let err = Error::InvalidTokenResponse {
+            endpoint: e.endpoint.clone(),
+            problem: crate::TokenResponseProblem::MissingTtl,
+        };
         assert!(matches!(refresh.fail(err, false), Ok(Acquired::Token(t)) if t == token("old")));
     }
 
@@ -531,7 +534,7 @@ mod tests {
                                 let error = if unavailable {
                                     Error::TokenRequestTimedOut { endpoint: e.endpoint.clone(), timeout: Duration::from_secs(1) }
                                 } else {
-                                    Error::InvalidTtl { ttl_seconds: 0 }
+                                    Error::InvalidTokenResponse { endpoint: e.endpoint.clone(), problem: crate::TokenResponseProblem::MissingTtl }
                                 };
                                 let outcome = f.fail(error, fallback);
                                 match (&outcome, &current) {

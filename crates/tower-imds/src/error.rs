@@ -6,6 +6,28 @@ use http::StatusCode;
 
 use crate::TokenEndpoint;
 
+/// What to check when the token `PUT` gets no answer: on EC2, the hop limit.
+///
+/// IMDS answers the `PUT` with an IP packet whose hop limit is the
+/// instance's `HttpPutResponseHopLimit`, often 1; from a container
+/// behind a bridge the answer needs one more hop, so it never arrives.
+/// [`Error::TokenRequestTimedOut`] carries this hint, and the `imds` client
+/// uses it in its own timeout error. It starts lower-case and has no full
+/// stop, so a message can go on after it:
+///
+/// ```
+/// use tower_imds::HOP_LIMIT_HINT;
+///
+/// let message = format!("IMDS did not answer within 1s; {HOP_LIMIT_HINT}");
+/// assert!(message.contains("hop limit"));
+/// assert!(message.contains("--http-put-response-hop-limit 2"));
+/// ```
+pub const HOP_LIMIT_HINT: &str = "if this runs in a container on EC2, the answer to the \
+     token request may need one more network hop than the instance's hop limit allows: \
+     raise the instance's HttpPutResponseHopLimit to 2 (aws ec2 \
+     modify-instance-metadata-options --instance-id <instance-id> \
+     --http-put-response-hop-limit 2)";
+
 /// An error of the IMDSv2 layer.
 ///
 /// The layer's services fail with [`tower::BoxError`]; when the failure is
@@ -26,16 +48,6 @@ use crate::TokenEndpoint;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// `ttl_seconds` is outside `1..=21600`; nothing was sent.
-    #[error(
-        "invalid IMDS token TTL of {ttl_seconds} seconds: it must be between 1 and 21600; \
-         fix the layer's ttl_seconds setting"
-    )]
-    InvalidTtl {
-        /// The refused TTL.
-        ttl_seconds: u32,
-    },
-
     /// IMDS answered the token `PUT` with something other than 200 OK.
     #[error("IMDS token request to {endpoint} was refused with HTTP {status}: {}", refused_hint(*.status))]
     TokenRequestRefused {
@@ -48,11 +60,8 @@ pub enum Error {
     /// No answer to the token `PUT` within the token timeout. On EC2 this is
     /// almost always the PUT response hop limit.
     #[error(
-        "IMDS token request to {endpoint} got no answer within {timeout:?}. \
-         If this runs in a container on EC2, the instance's metadata PUT response hop limit \
-         is probably 1, so the answer never reaches the container: set it to 2 \
-         (aws ec2 modify-instance-metadata-options --instance-id <id> \
-         --http-put-response-hop-limit 2), or allow IMDSv1 with fallback_to_imdsv1(true)"
+        "IMDS token request to {endpoint} got no answer within {timeout:?}; {HOP_LIMIT_HINT}, \
+         or allow IMDSv1 with fallback_to_imdsv1(true)"
     )]
     TokenRequestTimedOut {
         /// Where the `PUT` went.
@@ -94,7 +103,7 @@ impl Error {
                 StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
             ),
             Error::TokenRequestTimedOut { .. } | Error::TokenRequestFailed { .. } => true,
-            Error::InvalidTtl { .. } | Error::InvalidTokenResponse { .. } => false,
+            Error::InvalidTokenResponse { .. } => false,
         }
     }
 }
@@ -123,8 +132,12 @@ pub enum TokenResponseProblem {
     /// No `x-aws-ec2-metadata-token-ttl-seconds` response header.
     #[error("the TTL response header is missing")]
     MissingTtl,
-    /// The TTL response header is not an integer in `1..=21600`.
-    #[error("the TTL response header is not a whole number of seconds between 1 and 21600")]
+    /// The TTL response header is not a [`TokenTtl`](crate::TokenTtl): a
+    /// whole number of seconds from 1 to 21600, in plain decimal digits.
+    #[error(
+        "the TTL response header is not a whole number of seconds between 1 and {}",
+        crate::TokenTtl::MAX.as_secs()
+    )]
     InvalidTtl,
     /// The body is not a valid token.
     #[error("the body is not a valid token: {0}")]
@@ -150,6 +163,7 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         let msg = e.to_string();
+        assert!(msg.contains(HOP_LIMIT_HINT), "{msg}");
         assert!(msg.contains("hop limit"), "{msg}");
         assert!(msg.contains("--http-put-response-hop-limit 2"), "{msg}");
         assert!(msg.contains("http://127.0.0.1:1338"), "{msg}");
@@ -167,6 +181,10 @@ mod tests {
         for code in [400, 401, 429, 500, 503] {
             assert!(!refused(code).is_imdsv2_unavailable(), "{code}");
         }
-        assert!(!Error::InvalidTtl { ttl_seconds: 0 }.is_imdsv2_unavailable());
+        let invalid = Error::InvalidTokenResponse {
+            endpoint: endpoint(),
+            problem: TokenResponseProblem::MissingTtl,
+        };
+        assert!(!invalid.is_imdsv2_unavailable());
     }
 }

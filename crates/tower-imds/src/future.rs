@@ -1,16 +1,18 @@
-//! The response future of [`ImdsV2`](crate::ImdsV2).
+//! The response future of [`ImdsV2`](crate::ImdsV2): the state machine
+//! that takes a request from the token cache to the wrapped service's
+//! response, leading or waiting for a token fetch on the way. What a fetch
+//! sends and accepts is `token_fetch`'s business.
 
 use std::{
     future::Future,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll, ready},
-    time::{Duration, SystemTime},
+    time::SystemTime,
 };
 
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited, combinators::Collect};
 use pin_project_lite::pin_project;
 use tokio::{
     sync::oneshot,
@@ -21,11 +23,12 @@ use tower_service::Service;
 use tracing::Span;
 
 use crate::{
-    Error, MetadataToken, StoredToken, TokenEndpoint, TokenResponseProblem,
+    Error, MetadataToken, TokenTtl,
     cache::{Acquired, EndpointTokens, Flight, Lookup},
-    header::{MAX_TTL_SECONDS, X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS},
-    layer::Config,
-    service::attach,
+    clock,
+    config::Config,
+    token::attach,
+    token_fetch::{self, TokenBody},
 };
 
 pin_project! {
@@ -62,7 +65,7 @@ pin_project! {
     {
         // The request itself is under way.
         Call { #[pin] future: F },
-        // Failed before anything was sent.
+        // No token to be had: the request is not sent.
         Failed { error: Option<Box<Error>> },
         // Consult the cache (again, after a leading request went away).
         Lookup,
@@ -71,8 +74,7 @@ pin_project! {
         // This request's token PUT is under way...
         PutSent { #[pin] future: F },
         // ...and its body is being read.
-        // (Boxed: large and cold; inline it would double every future's size.)
-        PutBody { body: Pin<Box<Collect<Limited<RB>>>>, ttl: Duration },
+        PutBody { body: TokenBody<RB> },
         // Token settled: make the service ready (if the PUT used it) and send.
         Ready,
     }
@@ -86,12 +88,26 @@ struct Cold<S, B> {
     used_for_put: bool,
     request: Option<Request<B>>,
     config: Arc<Config>,
-    flight: Option<Flight>,
-    deadline: Option<Pin<Box<Sleep>>>,
-    sent_at: Instant,
-    sent_at_wall: SystemTime,
-    span: Span,
+    /// While this request's token `PUT` is under way.
+    put: Option<Put>,
     acquired: Option<Acquired>,
+}
+
+/// The token `PUT` of a request that leads a fetch.
+struct Put {
+    flight: Flight,
+    sent_at: Instant,
+    /// `sent_at` on the wall clock, for the token store.
+    sent_at_wall: SystemTime,
+    deadline: Pin<Box<Sleep>>,
+    span: Span,
+}
+
+impl Put {
+    /// Whether the token timeout has run out.
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        self.deadline.as_mut().poll(cx).is_ready()
+    }
 }
 
 impl<S, B, RB> ResponseFuture<S, B, RB>
@@ -101,17 +117,6 @@ where
     RB: Body,
     RB::Error: Into<BoxError>,
 {
-    pub(crate) fn failed(error: Error) -> Self {
-        Self {
-            state: State::Failed {
-                error: Some(Box::new(error)),
-            },
-            cold: None,
-            sent: None,
-            tokens: None,
-        }
-    }
-
     pub(crate) fn called(
         future: S::Future,
         sent: Option<MetadataToken>,
@@ -137,11 +142,7 @@ where
             used_for_put: false,
             request: Some(request),
             config,
-            flight: None,
-            deadline: None,
-            sent_at: Instant::now(),
-            sent_at_wall: SystemTime::now(),
-            span: Span::none(),
+            put: None,
             acquired: None,
         });
         let state = cold.begin(lookup);
@@ -155,10 +156,6 @@ where
 }
 
 impl<S, B> Cold<S, B> {
-    fn endpoint(&self) -> Option<&TokenEndpoint> {
-        self.flight.as_ref().map(Flight::endpoint)
-    }
-
     /// Acts on a cache lookup: go ahead, wait, or fetch.
     fn begin<RB>(&mut self, lookup: Lookup) -> State<S::Future, RB>
     where
@@ -174,34 +171,30 @@ impl<S, B> Cold<S, B> {
             Lookup::Lead(flight) => flight,
         };
 
-        if let Some((token, remaining)) = load_stored(&self.config, flight.endpoint()) {
+        let stored = (self.config.store.as_deref())
+            .and_then(|store| token_fetch::load_stored(store, flight.endpoint()));
+        if let Some((token, remaining)) = stored {
             flight.succeed(token.clone(), Instant::now(), remaining);
             return self.settled(Acquired::Token(token));
         }
 
-        self.span = tracing::debug_span!("imds_token_fetch", endpoint = %flight.endpoint());
-        let _entered = self.span.clone().entered();
+        let span = tracing::debug_span!("imds_token_fetch", endpoint = %flight.endpoint());
+        let _entered = span.clone().entered();
         tracing::debug!(
-            ttl_seconds = self.config.ttl_seconds,
+            ttl_seconds = self.config.ttl.as_secs(),
             "requesting an IMDS token"
         );
-
-        // A fresh request: nothing of the caller's goes with it.
-        let mut put = Request::new(B::default());
-        *put.method_mut() = Method::PUT;
-        *put.uri_mut() = flight.endpoint().token_uri();
-        put.headers_mut().insert(
-            X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS,
-            self.config.ttl_header.clone(),
-        );
-
-        self.flight = Some(flight);
-        self.sent_at = Instant::now();
-        self.sent_at_wall = SystemTime::now();
-        self.deadline = Some(Box::pin(tokio::time::sleep(self.config.token_timeout)));
+        let request = token_fetch::put(flight.endpoint(), &self.config.ttl_header);
+        self.put = Some(Put {
+            flight,
+            sent_at: Instant::now(),
+            sent_at_wall: clock::now(),
+            deadline: Box::pin(tokio::time::sleep(self.config.token_timeout)),
+            span,
+        });
         self.used_for_put = true;
         State::PutSent {
-            future: self.service.call(put),
+            future: self.service.call(request),
         }
     }
 
@@ -211,34 +204,22 @@ impl<S, B> Cold<S, B> {
         RB::Error: Into<BoxError>,
     {
         self.acquired = Some(acquired);
-        self.deadline = None;
         State::Ready
     }
 
-    /// Whether the token timeout has run out.
-    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
-        self.deadline
-            .as_mut()
-            .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready())
-    }
-
-    fn succeed<F, RB>(&mut self, token: MetadataToken, ttl: Duration) -> State<F, RB>
+    fn succeed<F, RB>(&mut self, token: MetadataToken, ttl: TokenTtl) -> State<F, RB>
     where
         RB: Body,
         RB::Error: Into<BoxError>,
     {
         tracing::debug!(ttl_seconds = ttl.as_secs(), "IMDS token received");
-        if let Some(flight) = self.flight.take() {
-            if let Some(store) = &self.config.store {
-                let stored = StoredToken {
-                    token: token.clone(),
-                    expires_at: self.sent_at_wall + ttl,
-                };
-                if let Err(error) = store.save(flight.endpoint(), &stored) {
-                    tracing::warn!(endpoint = %flight.endpoint(), %error, "IMDS token store failed to save the token; carrying on");
-                }
+        if let Some(put) = self.put.take() {
+            let ttl = ttl.as_duration();
+            if let Some(store) = self.config.store.as_deref() {
+                let expires_at = put.sent_at_wall + ttl;
+                token_fetch::save_stored(store, put.flight.endpoint(), &token, expires_at);
             }
-            flight.succeed(token.clone(), self.sent_at, ttl);
+            put.flight.succeed(token.clone(), put.sent_at, ttl);
         }
         self.settled(Acquired::Token(token))
     }
@@ -249,8 +230,8 @@ impl<S, B> Cold<S, B> {
         RB::Error: Into<BoxError>,
     {
         tracing::debug!(%error, "IMDS token request failed");
-        let outcome = match self.flight.take() {
-            Some(flight) => flight.fail(error, self.config.fallback_to_imdsv1),
+        let outcome = match self.put.take() {
+            Some(put) => put.flight.fail(error, self.config.fallback_to_imdsv1),
             None => Err(error),
         };
         match outcome {
@@ -260,44 +241,6 @@ impl<S, B> Cold<S, B> {
             },
         }
     }
-}
-
-/// A token from the layer's store, if it has one that is still valid.
-fn load_stored(config: &Config, endpoint: &TokenEndpoint) -> Option<(MetadataToken, Duration)> {
-    let store = config.store.as_ref()?;
-    match store.load(endpoint) {
-        Ok(Some(stored)) => match stored.expires_at.duration_since(SystemTime::now()) {
-            Ok(remaining) if remaining >= Duration::from_secs(1) => {
-                tracing::debug!(%endpoint, "IMDS token loaded from the token store");
-                Some((stored.token, remaining))
-            }
-            _ => {
-                tracing::debug!(%endpoint, "stored IMDS token has expired");
-                None
-            }
-        },
-        Ok(None) => None,
-        Err(error) => {
-            tracing::warn!(%endpoint, %error, "IMDS token store failed to load; fetching a new token");
-            None
-        }
-    }
-}
-
-/// The TTL IMDS granted, from the token response's headers.
-fn granted_ttl(headers: &HeaderMap) -> Result<Duration, TokenResponseProblem> {
-    let value = headers
-        .get(X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS)
-        .ok_or(TokenResponseProblem::MissingTtl)?
-        .as_bytes();
-    let digits_only = !value.is_empty() && value.iter().all(u8::is_ascii_digit);
-    let seconds = std::str::from_utf8(value)
-        .ok()
-        .filter(|_| digits_only)
-        .and_then(|s| s.parse::<u32>().ok())
-        .filter(|s| (1..=MAX_TTL_SECONDS).contains(s))
-        .ok_or(TokenResponseProblem::InvalidTtl)?;
-    Ok(Duration::from_secs(seconds.into()))
 }
 
 impl<S, B, RB> Future for ResponseFuture<S, B, RB>
@@ -362,69 +305,40 @@ where
                 }
                 StateProj::PutSent { future } => {
                     let cold = cold_state(this.cold);
-                    let _entered = cold.span.clone().entered();
-                    let endpoint = cold.endpoint().cloned();
-                    let endpoint = endpoint.expect("a request sending a PUT leads a flight");
-                    match future.poll(cx) {
-                        Poll::Ready(Ok(response)) if response.status() == StatusCode::OK => {
-                            match granted_ttl(response.headers()) {
-                                Ok(ttl) => State::PutBody {
-                                    body: Box::pin(
-                                        Limited::new(response.into_body(), MetadataToken::MAX_LEN)
-                                            .collect(),
-                                    ),
-                                    ttl,
-                                },
-                                Err(problem) => {
-                                    cold.fail(Error::InvalidTokenResponse { endpoint, problem })
-                                }
-                            }
+                    let put = cold.put.as_mut().expect("the PUT states lead a fetch");
+                    let _entered = put.span.clone().entered();
+                    let endpoint = put.flight.endpoint();
+                    let answer = match future.poll(cx) {
+                        Poll::Ready(Ok(response)) => token_fetch::check_answer(response, endpoint),
+                        Poll::Ready(Err(source)) => {
+                            Err(token_fetch::failed(endpoint, source.into()))
                         }
-                        Poll::Ready(Ok(response)) => cold.fail(Error::TokenRequestRefused {
-                            endpoint,
-                            status: response.status(),
-                        }),
-                        Poll::Ready(Err(source)) => cold.fail(Error::TokenRequestFailed {
-                            endpoint,
-                            source: Arc::from(source.into()),
-                        }),
-                        Poll::Pending if cold.timed_out(cx) => {
-                            let timeout = cold.config.token_timeout;
-                            cold.fail(Error::TokenRequestTimedOut { endpoint, timeout })
-                        }
+                        Poll::Pending if put.timed_out(cx) => Err(token_fetch::timed_out(
+                            put.flight.endpoint(),
+                            cold.config.token_timeout,
+                        )),
                         Poll::Pending => return Poll::Pending,
+                    };
+                    match answer {
+                        Ok(body) => State::PutBody { body },
+                        Err(error) => cold.fail(error),
                     }
                 }
-                StateProj::PutBody { body, ttl } => {
+                StateProj::PutBody { body } => {
                     let cold = cold_state(this.cold);
-                    let _entered = cold.span.clone().entered();
-                    let endpoint = cold.endpoint().cloned();
-                    let endpoint = endpoint.expect("a request reading a PUT leads a flight");
-                    match body.as_mut().poll(cx) {
-                        Poll::Ready(Ok(collected)) => {
-                            match MetadataToken::from_bytes(&collected.to_bytes()) {
-                                Ok(token) => cold.succeed(token, *ttl),
-                                Err(invalid) => cold.fail(Error::InvalidTokenResponse {
-                                    endpoint,
-                                    problem: TokenResponseProblem::InvalidToken(invalid),
-                                }),
-                            }
-                        }
-                        Poll::Ready(Err(source)) if source.is::<LengthLimitError>() => {
-                            cold.fail(Error::InvalidTokenResponse {
-                                endpoint,
-                                problem: TokenResponseProblem::BodyTooLarge,
-                            })
-                        }
-                        Poll::Ready(Err(source)) => cold.fail(Error::TokenRequestFailed {
-                            endpoint,
-                            source: Arc::from(source),
-                        }),
-                        Poll::Pending if cold.timed_out(cx) => {
-                            let timeout = cold.config.token_timeout;
-                            cold.fail(Error::TokenRequestTimedOut { endpoint, timeout })
-                        }
+                    let put = cold.put.as_mut().expect("the PUT states lead a fetch");
+                    let _entered = put.span.clone().entered();
+                    let token = match body.poll_token(cx, put.flight.endpoint()) {
+                        Poll::Ready(token) => token,
+                        Poll::Pending if put.timed_out(cx) => Err(token_fetch::timed_out(
+                            put.flight.endpoint(),
+                            cold.config.token_timeout,
+                        )),
                         Poll::Pending => return Poll::Pending,
+                    };
+                    match token {
+                        Ok((token, ttl)) => cold.succeed(token, ttl),
+                        Err(error) => cold.fail(error),
                     }
                 }
                 StateProj::Ready => {
@@ -453,48 +367,4 @@ where
 fn cold_state<S, B>(cold: &mut Option<Box<Cold<S, B>>>) -> &mut Cold<S, B> {
     cold.as_deref_mut()
         .expect("only cold-path states are entered without a token")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(ttl: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS, ttl.parse().unwrap());
-        h
-    }
-
-    #[test]
-    fn granted_ttl_accepts_only_whole_seconds_in_range() {
-        assert_eq!(
-            granted_ttl(&headers("21600")),
-            Ok(Duration::from_secs(21_600))
-        );
-        assert_eq!(granted_ttl(&headers("1")), Ok(Duration::from_secs(1)));
-        for bad in ["0", "21601", "-5", "+5", "1.5", "abc", " 5", "99999999999"] {
-            assert_eq!(
-                granted_ttl(&headers(bad)),
-                Err(TokenResponseProblem::InvalidTtl),
-                "{bad:?}"
-            );
-        }
-        assert_eq!(
-            granted_ttl(&HeaderMap::new()),
-            Err(TokenResponseProblem::MissingTtl)
-        );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn granted_ttl_is_exactly_the_decimal_range(value in "[ -~]{0,12}") {
-            let mut h = HeaderMap::new();
-            h.insert(X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS, value.parse().unwrap());
-            let expected = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| value.parse::<u64>().ok())
-                .flatten()
-                .filter(|s| (1..=21_600).contains(s));
-            proptest::prop_assert_eq!(granted_ttl(&h).ok(), expected.map(Duration::from_secs));
-        }
-    }
 }

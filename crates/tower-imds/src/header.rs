@@ -13,6 +13,3 @@ pub const X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS: HeaderName =
 
 /// Path of the token endpoint, on the same scheme, host and port as the reads.
 pub const TOKEN_PATH: &str = "/latest/api/token";
-
-/// The longest token lifetime IMDS grants, and the layer's default: 6 hours.
-pub const MAX_TTL_SECONDS: u32 = 21_600;

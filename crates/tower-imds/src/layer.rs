@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use http::HeaderValue;
 use tower_layer::Layer;
 
-use crate::{ImdsV2, MetadataToken, TokenStore, cache::TokenCache, header::MAX_TTL_SECONDS};
+use crate::{ImdsV2, MetadataToken, TokenStore, TokenTtl, cache::TokenCache, config::Config};
 
 /// Adds IMDSv2 session tokens to the requests of the wrapped service.
 ///
@@ -20,29 +20,18 @@ use crate::{ImdsV2, MetadataToken, TokenStore, cache::TokenCache, header::MAX_TT
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_imds::ImdsV2Layer;
+/// use tower_imds::{ImdsV2Layer, TokenTtl};
 ///
 /// let layer = ImdsV2Layer::new()
-///     .ttl_seconds(300)
+///     .ttl(TokenTtl::from_secs(300)?)
 ///     .token_timeout(Duration::from_millis(500))
 ///     .fallback_to_imdsv1(false);
+/// # Ok::<(), tower_imds::InvalidTtl>(())
 /// ```
 #[derive(Clone)]
 pub struct ImdsV2Layer {
     config: Arc<Config>,
     cache: Arc<TokenCache>,
-}
-
-/// The settings every service of one layer reads.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) ttl_seconds: u32,
-    /// `ttl_seconds` as a header value, formatted once.
-    pub(crate) ttl_header: HeaderValue,
-    pub(crate) fallback_to_imdsv1: bool,
-    pub(crate) token_timeout: Duration,
-    pub(crate) token: Option<MetadataToken>,
-    pub(crate) store: Option<Arc<dyn TokenStore>>,
 }
 
 impl ImdsV2Layer {
@@ -51,8 +40,8 @@ impl ImdsV2Layer {
     pub fn new() -> Self {
         Self {
             config: Arc::new(Config {
-                ttl_seconds: MAX_TTL_SECONDS,
-                ttl_header: HeaderValue::from(MAX_TTL_SECONDS),
+                ttl: TokenTtl::MAX,
+                ttl_header: HeaderValue::from(TokenTtl::MAX.as_secs()),
                 fallback_to_imdsv1: false,
                 token_timeout: Duration::from_secs(1),
                 token: None,
@@ -74,13 +63,11 @@ impl ImdsV2Layer {
         self
     }
 
-    /// Lifetime to ask for new tokens, in seconds: `1..=21600`, default
-    /// 21600. A value outside that range makes every request fail with
-    /// [`Error::InvalidTtl`](crate::Error::InvalidTtl) before anything is sent.
-    pub fn ttl_seconds(mut self, ttl_seconds: u32) -> Self {
+    /// Lifetime to ask for new tokens. Default: [`TokenTtl::MAX`], 6 hours.
+    pub fn ttl(mut self, ttl: TokenTtl) -> Self {
         let config = self.config_mut();
-        config.ttl_seconds = ttl_seconds;
-        config.ttl_header = HeaderValue::from(ttl_seconds);
+        config.ttl = ttl;
+        config.ttl_header = HeaderValue::from(ttl.as_secs());
         self
     }
 
@@ -95,6 +82,20 @@ impl ImdsV2Layer {
     pub fn fallback_to_imdsv1(mut self, fallback: bool) -> Self {
         self.config_mut().fallback_to_imdsv1 = fallback;
         self
+    }
+
+    /// Whether the layer falls back to IMDSv1; see
+    /// [`fallback_to_imdsv1`](Self::fallback_to_imdsv1).
+    ///
+    /// ```
+    /// use tower_imds::ImdsV2Layer;
+    ///
+    /// let layer = ImdsV2Layer::new().fallback_to_imdsv1(true);
+    /// assert!(layer.falls_back_to_imdsv1());
+    /// assert!(!layer.fallback_to_imdsv1(false).falls_back_to_imdsv1());
+    /// ```
+    pub fn falls_back_to_imdsv1(&self) -> bool {
+        self.config.fallback_to_imdsv1
     }
 
     /// How long to wait for the token `PUT` to be answered, body included.
@@ -130,17 +131,5 @@ impl<S> Layer<S> for ImdsV2Layer {
 impl fmt::Debug for ImdsV2Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.config.fmt(f)
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ImdsV2Layer")
-            .field("ttl_seconds", &self.ttl_seconds)
-            .field("fallback_to_imdsv1", &self.fallback_to_imdsv1)
-            .field("token_timeout", &self.token_timeout)
-            .field("metadata_token", &self.token)
-            .field("token_store", &self.store.as_ref().map(|_| ".."))
-            .finish()
     }
 }

@@ -7,7 +7,7 @@
 //! number of concurrent requests), refreshes it before it expires, drops it
 //! when IMDS answers 401, and tells you which token a response was read with.
 //!
-//! ```no_run
+//! ```
 //! use bytes::Bytes;
 //! use http::Request;
 //! use http_body_util::Empty;
@@ -15,19 +15,25 @@
 //! use tower::{ServiceBuilder, ServiceExt};
 //! use tower_imds::{ImdsV2Layer, MetadataToken};
 //!
-//! # async fn run() -> Result<(), tower::BoxError> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower::BoxError> {
+//! # let mock = imds_mock::MockImds::start_default().await?;
+//! # let imds_url = mock.base_url();
 //! let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
 //! let imds = ServiceBuilder::new()
 //!     .layer(ImdsV2Layer::new())
 //!     .service(client);
 //!
+//! // On EC2, `imds_url` is "http://169.254.169.254".
 //! let response = imds
 //!     .oneshot(
-//!         Request::get("http://169.254.169.254/latest/meta-data/instance-id")
+//!         Request::get(format!("{imds_url}/latest/meta-data/instance-id"))
 //!             .body(Empty::new())?,
 //!     )
 //!     .await?;
+//! assert!(response.status().is_success());
 //! let token: Option<&MetadataToken> = tower_imds::get_metadata_token(&response);
+//! assert!(token.is_some());
 //! # Ok(()) }
 //! ```
 //!
@@ -36,7 +42,7 @@
 //! | method | default | |
 //! |---|---|---|
 //! | [`metadata_token`](ImdsV2Layer::metadata_token) | none | use this token; never `PUT` |
-//! | [`ttl_seconds`](ImdsV2Layer::ttl_seconds) | 21600 | lifetime asked for, `1..=21600` |
+//! | [`ttl`](ImdsV2Layer::ttl) | [`TokenTtl::MAX`], 6 h | lifetime asked for |
 //! | [`fallback_to_imdsv1`](ImdsV2Layer::fallback_to_imdsv1) | `false` | send without a token when IMDSv2 is unavailable |
 //! | [`token_timeout`](ImdsV2Layer::token_timeout) | 1 s | give up on the `PUT` (hop limit) |
 //! | [`token_store`](ImdsV2Layer::token_store) | none | keep tokens across processes |
@@ -74,13 +80,21 @@
 //! A `imds_token_fetch` span covers each token request; `debug` events
 //! report cache hits, misses, refreshes and fallbacks, and a `warn` event the
 //! first fallback to IMDSv1 per endpoint.
+//!
+//! # Time
+//!
+//! Token lifetimes are measured on tokio's clock, so `tokio::time::pause`
+//! and `advance` drive expiry and refresh in tests. The expiry a
+//! [`TokenStore`] keeps is wall time from [`clock::now`], which follows the
+//! same clock.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod cache;
-mod endpoint;
+pub mod clock;
+mod config;
 mod error;
 mod future;
 pub mod header;
@@ -89,12 +103,16 @@ mod retry;
 mod service;
 mod store;
 mod token;
+mod token_endpoint;
+mod token_fetch;
+mod token_ttl;
 
-pub use endpoint::TokenEndpoint;
-pub use error::{Error, TokenResponseProblem};
+pub use error::{Error, HOP_LIMIT_HINT, TokenResponseProblem};
 pub use future::ResponseFuture;
 pub use layer::ImdsV2Layer;
 pub use retry::{ImdsRetryPolicy, RetryDelay};
 pub use service::ImdsV2;
 pub use store::{StoredToken, TokenStore};
 pub use token::{InvalidMetadataToken, MetadataToken, get_metadata_token};
+pub use token_endpoint::TokenEndpoint;
+pub use token_ttl::{InvalidTtl, TokenTtl};

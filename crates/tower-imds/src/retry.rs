@@ -181,7 +181,7 @@ fn is_retryable(error: &BoxError, transport_filter: Option<TransportErrorFilter>
     let transport = match error.downcast_ref::<Error>() {
         Some(Error::TokenRequestRefused { status, .. }) => return is_retryable_status(*status),
         Some(Error::TokenRequestTimedOut { .. } | Error::TokenRequestFailed { .. }) => true,
-        Some(Error::InvalidTtl { .. } | Error::InvalidTokenResponse { .. }) => false,
+        Some(Error::InvalidTokenResponse { .. }) => false,
         // Transport errors and timeouts of the wrapped stack.
         None => true,
     };
@@ -310,10 +310,11 @@ mod tests {
         assert!(decide(&mut ImdsRetryPolicy::new(), Err(refused(503))));
         assert!(!decide(&mut ImdsRetryPolicy::new(), Err(refused(400))));
         assert!(!decide(&mut ImdsRetryPolicy::new(), Err(refused(403))));
-        assert!(!decide(
-            &mut ImdsRetryPolicy::new(),
-            Err(Box::new(Error::InvalidTtl { ttl_seconds: 0 }))
-        ));
+        let invalid: BoxError = Box::new(Error::InvalidTokenResponse {
+            endpoint: endpoint.clone(),
+            problem: crate::TokenResponseProblem::MissingTtl,
+        });
+        assert!(!decide(&mut ImdsRetryPolicy::new(), Err(invalid)));
         assert!(decide(
             &mut ImdsRetryPolicy::new(),
             Err("connection reset".into())
@@ -357,16 +358,17 @@ mod tests {
         let rejecting_all = ImdsRetryPolicy::new().retry_transport_errors_if(|_| false);
         assert!(decide(&mut rejecting_all.clone(), Err(refused_503)));
         let timed_out: BoxError = Box::new(Error::TokenRequestTimedOut {
-            endpoint,
+            endpoint: endpoint.clone(),
             timeout: Duration::from_secs(1),
         });
         assert!(!decide(&mut rejecting_all.clone(), Err(timed_out)));
         // Never-retried errors stay final.
         let always = ImdsRetryPolicy::new().retry_transport_errors_if(|_| true);
-        assert!(!decide(
-            &mut always.clone(),
-            Err(Box::new(Error::InvalidTtl { ttl_seconds: 0 }))
-        ));
+        let invalid: BoxError = Box::new(Error::InvalidTokenResponse {
+            endpoint,
+            problem: crate::TokenResponseProblem::MissingTtl,
+        });
+        assert!(!decide(&mut always.clone(), Err(invalid)));
     }
 
     #[tokio::test(start_paused = true)]

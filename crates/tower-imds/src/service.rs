@@ -12,18 +12,18 @@ use tower::BoxError;
 use tower_service::Service;
 
 use crate::{
-    Error, MetadataToken,
+    MetadataToken,
     cache::{Lookup, TokenCache},
+    config::Config,
     future::ResponseFuture,
-    header::{MAX_TTL_SECONDS, X_AWS_EC2_METADATA_TOKEN},
-    layer::Config,
+    token::attach,
 };
 
 /// Service built by [`ImdsV2Layer`](crate::ImdsV2Layer): sends each request
 /// with an IMDSv2 session token.
 ///
-/// Fails with [`BoxError`]: either this crate's [`Error`] or the wrapped
-/// service's error, unchanged.
+/// Fails with [`BoxError`]: either this crate's [`Error`](crate::Error) or
+/// the wrapped service's error, unchanged.
 #[derive(Clone)]
 pub struct ImdsV2<S> {
     inner: S,
@@ -73,11 +73,6 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let ttl_seconds = self.config.ttl_seconds;
-        if !(1..=MAX_TTL_SECONDS).contains(&ttl_seconds) {
-            return ResponseFuture::failed(Error::InvalidTtl { ttl_seconds });
-        }
-
         // A token given for this request, or to the layer, is used as is.
         let given = request.extensions().get::<MetadataToken>().cloned();
         if let Some(token) = given.or_else(|| self.config.token.clone()) {
@@ -103,20 +98,6 @@ where
                 let ready = mem::replace(&mut self.inner, clone);
                 ResponseFuture::fetching(lookup, tokens, self.config.clone(), ready, request)
             }
-        }
-    }
-}
-
-/// Sets (or, for IMDSv1, removes) the token header of `request`.
-pub(crate) fn attach<B>(request: &mut Request<B>, token: Option<&MetadataToken>) {
-    match token {
-        Some(token) => {
-            request
-                .headers_mut()
-                .insert(X_AWS_EC2_METADATA_TOKEN, token.header_value().clone());
-        }
-        None => {
-            request.headers_mut().remove(X_AWS_EC2_METADATA_TOKEN);
         }
     }
 }

@@ -1,8 +1,11 @@
-//! The session token: a secret that never shows up in `Debug` output.
+//! The session token: a secret that never shows up in `Debug` output, and
+//! how it rides on a request.
 
 use std::{fmt, str::FromStr};
 
-use http::{HeaderValue, Response};
+use http::{HeaderValue, Request, Response};
+
+use crate::header::X_AWS_EC2_METADATA_TOKEN;
 
 /// An IMDSv2 session token.
 ///
@@ -124,6 +127,20 @@ pub enum InvalidMetadataToken {
 /// IMDSv1.
 pub fn get_metadata_token<B>(response: &Response<B>) -> Option<&MetadataToken> {
     response.extensions().get::<MetadataToken>()
+}
+
+/// Sets (or, for IMDSv1, removes) the token header of `request`.
+pub(crate) fn attach<B>(request: &mut Request<B>, token: Option<&MetadataToken>) {
+    match token {
+        Some(token) => {
+            request
+                .headers_mut()
+                .insert(X_AWS_EC2_METADATA_TOKEN, token.header_value().clone());
+        }
+        None => {
+            request.headers_mut().remove(X_AWS_EC2_METADATA_TOKEN);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -499,7 +499,7 @@ async fn a_token_store_carries_tokens_across_caches() {
     let stored = store.tokens.lock().unwrap()[&base].clone();
     let remaining = stored
         .expires_at
-        .duration_since(std::time::SystemTime::now())
+        .duration_since(tower_imds::clock::now())
         .unwrap();
     assert!(remaining > Duration::from_secs(21_500) && remaining <= Duration::from_secs(21_600));
 }
@@ -513,7 +513,7 @@ async fn an_expired_stored_token_is_not_used() {
         base.clone(),
         StoredToken {
             token: MetadataToken::try_from("stale").unwrap(),
-            expires_at: std::time::SystemTime::now() - Duration::from_secs(1),
+            expires_at: tower_imds::clock::now() - Duration::from_secs(1),
         },
     );
     let imds = ImdsV2Layer::new()

@@ -2,7 +2,10 @@
 //! requests reach the wrapped service, in which order, with which headers.
 //! Time is paused wherever expiry or timeouts matter.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response};
@@ -10,7 +13,8 @@ use http_body_util::{BodyExt, Full};
 use tokio_test::{assert_pending, assert_ready, task};
 use tower::{BoxError, Layer, ServiceBuilder, ServiceExt, limit::ConcurrencyLimitLayer};
 use tower_imds::{
-    Error, ImdsV2Layer, MetadataToken, TokenResponseProblem, get_metadata_token,
+    Error, ImdsV2Layer, MetadataToken, StoredToken, TokenEndpoint, TokenResponseProblem,
+    TokenStore, TokenTtl, clock, get_metadata_token,
     header::{X_AWS_EC2_METADATA_TOKEN, X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS},
 };
 use tower_test::mock::{self, Handle, Mock, SendResponse};
@@ -124,7 +128,7 @@ async fn first_request_puts_then_reads_with_the_token() {
 #[tokio::test]
 async fn cached_token_is_reused_by_clones() {
     let (inner, mut handle) = scripted();
-    let layer = ImdsV2Layer::new().ttl_seconds(300);
+    let layer = ImdsV2Layer::new().ttl(TokenTtl::from_secs(300).unwrap());
     let svc = layer.layer(inner.clone());
 
     let first = tokio::spawn(svc.clone().oneshot(get("/latest/meta-data/")));
@@ -409,15 +413,13 @@ async fn a_token_taken_from_one_response_serves_another_layer() {
     expect_no_more_requests(&mut handle).await;
 }
 
-#[tokio::test]
-async fn ttl_out_of_range_fails_before_any_io() {
+#[test]
+fn ttl_out_of_range_is_refused_before_a_layer_has_it() {
     for ttl in [0, 21_601, u32::MAX] {
-        let (inner, mut handle) = scripted();
-        let svc = ImdsV2Layer::new().ttl_seconds(ttl).layer(inner);
-        let err = layer_error(svc.oneshot(get("/latest/a")).await.unwrap_err());
-        assert!(matches!(err, Error::InvalidTtl { ttl_seconds } if ttl_seconds == ttl));
+        let err = TokenTtl::from_secs(ttl).unwrap_err();
+        assert_eq!(err.secs(), ttl);
+        assert_eq!(TokenTtl::try_from(ttl), Err(err));
         assert!(err.to_string().contains("between 1 and 21600"), "{err}");
-        expect_no_more_requests(&mut handle).await;
     }
 }
 
@@ -426,7 +428,7 @@ async fn ttl_bounds_are_accepted() {
     for ttl in ["1", "21600"] {
         let (inner, mut handle) = scripted();
         let svc = ImdsV2Layer::new()
-            .ttl_seconds(ttl.parse().unwrap())
+            .ttl(TokenTtl::from_secs(ttl.parse().unwrap()).unwrap())
             .layer(inner);
         let call = tokio::spawn(svc.oneshot(get("/latest/a")));
         expect_put(&mut handle, ttl)
@@ -600,6 +602,63 @@ async fn unanswered_put_falls_back_when_enabled() {
         .send_response(ok("v1"));
     let response = call.await.unwrap().unwrap();
     assert_eq!(get_metadata_token(&response), None);
+}
+
+/// A token store holding one token, shared by the layers of a test.
+#[derive(Clone, Default)]
+struct OneTokenStore(Arc<Mutex<Option<StoredToken>>>);
+
+impl TokenStore for OneTokenStore {
+    fn load(&self, _: &TokenEndpoint) -> Result<Option<StoredToken>, BoxError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+
+    fn save(&self, _: &TokenEndpoint, token: &StoredToken) -> Result<(), BoxError> {
+        *self.0.lock().unwrap() = Some(token.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stored_token_expires_on_tokios_clock() {
+    let store = OneTokenStore::default();
+    *store.0.lock().unwrap() = Some(StoredToken {
+        token: token("stored"),
+        expires_at: clock::now() + Duration::from_secs(600),
+    });
+    // A fresh layer for each read, as for each run of a command-line tool:
+    // only the store remembers the token.
+    let read = || {
+        let (inner, handle) = scripted();
+        let svc = ImdsV2Layer::new().token_store(store.clone()).layer(inner);
+        (tokio::spawn(svc.oneshot(get("/latest/a"))), handle)
+    };
+
+    // Ten minutes left: used, no PUT.
+    let (call, mut handle) = read();
+    expect_get(&mut handle, "/latest/a", Some("stored"))
+        .await
+        .send_response(ok(""));
+    call.await.unwrap().unwrap();
+    expect_no_more_requests(&mut handle).await;
+
+    // Ten minutes later it has expired: the layer fetches a new one, and
+    // stores it with its expiry on the same clock.
+    tokio::time::advance(Duration::from_secs(600)).await;
+    let (call, mut handle) = read();
+    expect_put(&mut handle, "21600")
+        .await
+        .send_response(token_response("fresh", "21600"));
+    expect_get(&mut handle, "/latest/a", Some("fresh"))
+        .await
+        .send_response(ok(""));
+    call.await.unwrap().unwrap();
+    let saved = store.0.lock().unwrap().clone().unwrap();
+    assert_eq!(saved.token, token("fresh"));
+    assert_eq!(
+        saved.expires_at.duration_since(clock::now()).unwrap(),
+        Duration::from_secs(21_600)
+    );
 }
 
 #[tokio::test]

@@ -18,9 +18,11 @@ use http_body_util::{Empty, Full};
 use tokio::runtime::Runtime;
 use tower::{ServiceBuilder, ServiceExt, service_fn};
 use tower_imds::header::{
-    MAX_TTL_SECONDS, TOKEN_PATH, X_AWS_EC2_METADATA_TOKEN, X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS,
+    TOKEN_PATH, X_AWS_EC2_METADATA_TOKEN, X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS,
 };
-use tower_imds::{Error, ImdsV2Layer, InvalidMetadataToken, MetadataToken, TokenResponseProblem};
+use tower_imds::{
+    Error, ImdsV2Layer, InvalidMetadataToken, MetadataToken, TokenResponseProblem, TokenTtl,
+};
 
 /// What the fake IMDS answers to the token `PUT`.
 #[derive(Debug, Clone)]
@@ -94,7 +96,7 @@ pub fn expected(answer: &TokenAnswer, fallback: bool) -> Outcome<'_> {
         && std::str::from_utf8(ttl)
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
-            .is_some_and(|s| (1..=u64::from(MAX_TTL_SECONDS)).contains(&s));
+            .is_some_and(|s| (1..=u64::from(TokenTtl::MAX.as_secs())).contains(&s));
     if !ttl_ok {
         return Outcome::Problem(TokenResponseProblem::InvalidTtl);
     }
