@@ -18,7 +18,7 @@ use http_body_util::Empty;
 use imds::{Client, Env};
 use imds_mock::{MockImds, TokenPutFault, TokenReply};
 use tower::{Layer, ServiceExt};
-use tower_imds::{ImdsV2Layer, get_metadata_token};
+use tower_imds::ImdsV2Layer;
 
 const USER_DATA: &str = "#!/bin/sh\nexport DB_PASSWORD=user-data-secret-7f3a9\n";
 const USER_DATA_SECRET: &str = "user-data-secret-7f3a9";
@@ -54,21 +54,10 @@ fn empty_env() -> Env {
     Env::from_map::<_, String, String>([])
 }
 
-/// The token the client's layer holds for `mock`, read through a stack
-/// built with the same layer (one cache).
-async fn current_token(client: &Client, mock: &MockImds) -> String {
-    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Empty<Bytes>>();
-    let stack = client.token_layer().unwrap().layer(http);
-    let request = Request::get(format!("{}/latest/meta-data/ami-id", mock.base_url()))
-        .body(Empty::new())
-        .unwrap();
-    let response = stack.oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    get_metadata_token(&response)
-        .unwrap()
-        .expose_secret()
-        .to_owned()
+/// The token the client reads `mock` with.
+async fn current_token(client: &Client) -> String {
+    let token = client.token().await.unwrap().expect("IMDSv2");
+    token.expose_secret().to_owned()
 }
 
 /// An error's `Display`, `Debug`, pretty `Debug` and every source's
@@ -108,7 +97,7 @@ async fn a_whole_session_at_trace_level_logs_no_secret() {
 
     // Everything a service on an instance reads.
     client.instance_id().await.unwrap();
-    secrets.add(current_token(&client, &mock).await);
+    secrets.add(current_token(&client).await);
     client.region().await.unwrap();
     client.identity_document().await.unwrap();
     client.iam_info().await.unwrap();
@@ -129,10 +118,10 @@ async fn a_whole_session_at_trace_level_logs_no_secret() {
     client.instance_id().await.unwrap();
     mock.expire_tokens();
     client.instance_id().await.unwrap();
-    secrets.add(current_token(&client, &mock).await);
+    secrets.add(current_token(&client).await);
     mock.advance_clock(Duration::from_secs(6 * 3600));
     client.user_data().await.unwrap();
-    secrets.add(current_token(&client, &mock).await);
+    secrets.add(current_token(&client).await);
     let rotated = client.credentials_provider().credentials().await.unwrap();
     assert_ne!(rotated.secret_access_key(), credentials.secret_access_key());
     secrets.add(rotated.secret_access_key());
@@ -172,7 +161,7 @@ async fn a_whole_session_at_trace_level_logs_no_secret() {
         .env(empty_env())
         .endpoint(v1.base_url())
         .timeout(Duration::from_millis(100))
-        .fallback_to_imdsv1(true)
+        .token_layer(ImdsV2Layer::new().fallback_to_imdsv1(true))
         .build()
         .unwrap();
     assert_eq!(
@@ -215,7 +204,7 @@ async fn no_error_shows_a_secret() {
     };
     let client = builder().build().unwrap();
     client.instance_id().await.unwrap();
-    secrets.add(current_token(&client, &mock).await);
+    secrets.add(current_token(&client).await);
     let credentials = client.credentials_provider().credentials().await.unwrap();
     secrets.add(credentials.secret_access_key());
     secrets.add(credentials.session_token());
@@ -223,7 +212,7 @@ async fn no_error_shows_a_secret() {
     let mut errors: Vec<(&str, imds::Error)> = Vec::new();
     let disabled = builder().disabled(true).build().unwrap();
     errors.push(("disabled", disabled.instance_id().await.unwrap_err()));
-    errors.push(("config", builder().ttl_seconds(0).build().unwrap_err()));
+    errors.push(("config", builder().attempts(0).build().unwrap_err()));
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -332,12 +321,6 @@ async fn no_error_shows_a_secret() {
     };
     let mut layer_errors = Vec::new();
     let layer = |l: ImdsV2Layer| l.layer(http.clone());
-    layer_errors.push(
-        layer(ImdsV2Layer::new().ttl_seconds(0))
-            .oneshot(read(&mock.base_url()))
-            .await
-            .unwrap_err(),
-    );
     mock.fault_next_token_puts(1, TokenPutFault::Status(StatusCode::FORBIDDEN));
     layer_errors.push(
         layer(ImdsV2Layer::new())

@@ -331,17 +331,13 @@ mod tests {
 
     const TOKEN: &str = "AQAEAKnFwz5Dqk5LwU6ZBwZmS0vKbQexampleTOKENexampleTOKEN==";
 
-    /// A fresh private directory, removed on drop.
-    struct TempDir(PathBuf, tempfile::TempDir);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let dir = tempfile::Builder::new()
-                .prefix(&format!("imds-cli-{name}-"))
-                .tempdir()
-                .unwrap();
-            Self(dir.path().to_owned(), dir)
-        }
+    /// A fresh private (`0700`) directory, removed on drop.
+    fn temp_dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("imds-cli-{name}-"))
+            .permissions(fs::Permissions::from_mode(0o700))
+            .tempdir()
+            .unwrap()
     }
 
     fn endpoint(uri: &str) -> TokenEndpoint {
@@ -418,15 +414,15 @@ mod tests {
 
     #[test]
     fn save_then_load_in_another_process_round_trips() {
-        let temp = TempDir::new("roundtrip");
-        let dir = temp.0.join("cache/imds/tokens");
+        let temp = temp_dir("roundtrip");
+        let dir = temp.path().join("cache/imds/tokens");
         let at = endpoint("http://127.0.0.1:1338/latest/");
         let saved = stored(TOKEN, Duration::from_secs(21_600));
         FileTokenStore::new(&dir).save(&at, &saved).unwrap();
 
         // Private directories (every one created), private file.
         assert_eq!(mode(&dir), 0o700);
-        assert_eq!(mode(&temp.0.join("cache/imds")), 0o700);
+        assert_eq!(mode(&temp.path().join("cache/imds")), 0o700);
         let path = dir.join("http_3A_2F_2F127.0.0.1_3A1338.json");
         assert_eq!(mode(&path), 0o600);
         let json: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
@@ -445,8 +441,8 @@ mod tests {
 
     #[test]
     fn nothing_cached_yet_is_none_and_creates_nothing() {
-        let temp = TempDir::new("empty");
-        let dir = temp.0.join("tokens");
+        let temp = temp_dir("empty");
+        let dir = temp.path().join("tokens");
         let store = FileTokenStore::new(&dir);
         assert_eq!(loaded(&store, &endpoint("http://127.0.0.1:1/")), None);
         assert!(!dir.exists());
@@ -454,26 +450,26 @@ mod tests {
 
     #[test]
     fn tokens_expire_thirty_seconds_early() {
-        let temp = TempDir::new("expiry");
+        let temp = temp_dir("expiry");
         let at = endpoint("http://127.0.0.1:1/");
-        FileTokenStore::new(&temp.0)
+        FileTokenStore::new(temp.path())
             .save(&at, &stored(TOKEN, Duration::from_secs(29)))
             .unwrap();
-        assert_eq!(loaded(&FileTokenStore::new(&temp.0), &at), None);
-        FileTokenStore::new(&temp.0)
+        assert_eq!(loaded(&FileTokenStore::new(temp.path()), &at), None);
+        FileTokenStore::new(temp.path())
             .save(&at, &stored(TOKEN, Duration::from_secs(40)))
             .unwrap();
         assert_eq!(
-            loaded(&FileTokenStore::new(&temp.0), &at).as_deref(),
+            loaded(&FileTokenStore::new(temp.path()), &at).as_deref(),
             Some(TOKEN)
         );
     }
 
     #[test]
     fn corrupt_files_are_ignored_and_replaced() {
-        let temp = TempDir::new("corrupt");
+        let temp = temp_dir("corrupt");
         let at = endpoint("http://127.0.0.1:1/");
-        let store = FileTokenStore::new(&temp.0);
+        let store = FileTokenStore::new(temp.path());
         let path = store.path_for(&at).unwrap();
         for junk in [
             &b""[..],
@@ -487,69 +483,69 @@ mod tests {
         ] {
             fs::write(&path, junk).unwrap();
             fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-            assert_eq!(loaded(&FileTokenStore::new(&temp.0), &at), None, "{junk:?}");
+            assert_eq!(loaded(&FileTokenStore::new(temp.path()), &at), None, "{junk:?}");
         }
         store
             .save(&at, &stored(TOKEN, Duration::from_secs(600)))
             .unwrap();
         assert_eq!(
-            loaded(&FileTokenStore::new(&temp.0), &at).as_deref(),
+            loaded(&FileTokenStore::new(temp.path()), &at).as_deref(),
             Some(TOKEN)
         );
     }
 
     #[test]
     fn files_open_to_group_or_others_are_not_trusted() {
-        let temp = TempDir::new("file-mode");
+        let temp = temp_dir("file-mode");
         let at = endpoint("http://127.0.0.1:1/");
-        let store = FileTokenStore::new(&temp.0);
+        let store = FileTokenStore::new(temp.path());
         store
             .save(&at, &stored(TOKEN, Duration::from_secs(600)))
             .unwrap();
         let path = store.path_for(&at).unwrap();
         for mode in [0o640, 0o604, 0o620, 0o602] {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
-            assert_eq!(loaded(&FileTokenStore::new(&temp.0), &at), None, "{mode:o}");
+            assert_eq!(loaded(&FileTokenStore::new(temp.path()), &at), None, "{mode:o}");
         }
         fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
         assert_eq!(
-            loaded(&FileTokenStore::new(&temp.0), &at).as_deref(),
+            loaded(&FileTokenStore::new(temp.path()), &at).as_deref(),
             Some(TOKEN)
         );
     }
 
     #[test]
     fn directories_open_to_group_or_others_are_neither_read_nor_written() {
-        let temp = TempDir::new("dir-mode");
+        let temp = temp_dir("dir-mode");
         let at = endpoint("http://127.0.0.1:1/");
-        let store = FileTokenStore::new(&temp.0);
+        let store = FileTokenStore::new(temp.path());
         store
             .save(&at, &stored(TOKEN, Duration::from_secs(600)))
             .unwrap();
-        fs::set_permissions(&temp.0, fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(loaded(&FileTokenStore::new(&temp.0), &at), None);
-        let error = FileTokenStore::new(&temp.0)
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(loaded(&FileTokenStore::new(temp.path()), &at), None);
+        let error = FileTokenStore::new(temp.path())
             .save(&at, &stored("other", Duration::from_secs(600)))
             .unwrap_err();
         assert!(error.to_string().contains("0755"), "{error}");
         assert!(!error.to_string().contains(TOKEN), "{error}");
         // The file kept the old token.
-        fs::set_permissions(&temp.0, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o700)).unwrap();
         assert_eq!(
-            loaded(&FileTokenStore::new(&temp.0), &at).as_deref(),
+            loaded(&FileTokenStore::new(temp.path()), &at).as_deref(),
             Some(TOKEN)
         );
     }
 
     #[test]
     fn files_and_directories_of_another_user_are_not_trusted() {
-        let temp = TempDir::new("owner");
+        let temp = temp_dir("owner");
         let at = endpoint("http://127.0.0.1:1/");
-        FileTokenStore::new(&temp.0)
+        FileTokenStore::new(temp.path())
             .save(&at, &stored(TOKEN, Duration::from_secs(600)))
             .unwrap();
         // The same files, seen by a store that expects another owner.
-        let stranger = FileTokenStore::owned_by(&temp.0, me().wrapping_add(1));
+        let stranger = FileTokenStore::owned_by(temp.path(), me().wrapping_add(1));
         assert_eq!(loaded(&stranger, &at), None);
         let error = stranger
             .save(&at, &stored("other", Duration::from_secs(600)))
@@ -559,11 +555,11 @@ mod tests {
 
     #[test]
     fn symlinks_are_not_followed() {
-        let temp = TempDir::new("symlink");
+        let temp = temp_dir("symlink");
         let at = endpoint("http://127.0.0.1:1/");
-        let store = FileTokenStore::new(&temp.0);
+        let store = FileTokenStore::new(temp.path());
         let path = store.path_for(&at).unwrap();
-        let target = temp.0.join("target");
+        let target = temp.path().join("target");
         fs::write(
             &target,
             format!(r#"{{"token": "{TOKEN}", "expires_at": 99999999999}}"#),
@@ -582,9 +578,9 @@ mod tests {
 
     #[test]
     fn a_token_the_layer_already_had_is_not_loaded_again() {
-        let temp = TempDir::new("seen");
+        let temp = temp_dir("seen");
         let at = endpoint("http://127.0.0.1:1/");
-        let store = FileTokenStore::new(&temp.0);
+        let store = FileTokenStore::new(temp.path());
         store
             .save(&at, &stored(TOKEN, Duration::from_secs(600)))
             .unwrap();
@@ -592,15 +588,15 @@ mod tests {
         // same process must not get it back.
         assert_eq!(loaded(&store, &at), None);
         // Another process loads it once.
-        let next = FileTokenStore::new(&temp.0);
+        let next = FileTokenStore::new(temp.path());
         assert_eq!(loaded(&next, &at).as_deref(), Some(TOKEN));
         assert_eq!(loaded(&next, &at), None);
     }
 
     #[test]
     fn relative_endpoints_are_not_cached() {
-        let temp = TempDir::new("relative");
-        let store = FileTokenStore::new(&temp.0);
+        let temp = temp_dir("relative");
+        let store = FileTokenStore::new(temp.path());
         let relative = endpoint("/latest/meta-data/");
         assert_eq!(store.path_for(&relative), None);
         assert_eq!(loaded(&store, &relative), None);
@@ -613,9 +609,9 @@ mod tests {
 
     #[test]
     fn debug_shows_no_token() {
-        let temp = TempDir::new("debug");
+        let temp = temp_dir("debug");
         let at = endpoint("http://127.0.0.1:1/");
-        let store = FileTokenStore::new(&temp.0);
+        let store = FileTokenStore::new(temp.path());
         store
             .save(&at, &stored(TOKEN, Duration::from_secs(600)))
             .unwrap();

@@ -431,7 +431,10 @@ async fn verbose_logs_go_to_stderr_without_secrets() {
     let run = sandbox.run(&mock.base_url(), &["-v", "user-data"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     // -v logs (so the checks below mean something), the data goes to stdout.
-    assert!(run.stderr.contains("IMDS token cache hit"), "{run:?}");
+    assert!(
+        run.stderr.contains("IMDS token loaded from the token store"),
+        "{run:?}"
+    );
     assert_eq!(run.stdout, imds_mock::DEFAULT_USER_DATA);
     assert!(!run.stderr.contains("echo mock"), "{run:?}");
     // No colour codes when stderr is not a terminal.

@@ -76,6 +76,29 @@ mod profile;
 #[cfg(test)]
 mod proptests;
 
+/// The crate-private parsers, for the workspace's conformance tests, fuzz
+/// targets and benchmarks (feature `__internals`). Not a stable API.
+#[cfg(feature = "__internals")]
+#[doc(hidden)]
+pub mod __internals {
+    use crate::Error;
+
+    /// Directory listings.
+    pub mod listing {
+        pub use crate::listing::{Entry, PublicKey, parse, parse_public_keys};
+    }
+
+    /// A body as text, as the client reads one.
+    pub fn parse_text<'a>(path: &str, body: &'a [u8]) -> Result<&'a str, Error> {
+        crate::document::parse_text(path, body)
+    }
+
+    /// A body as a JSON document, as the client reads one.
+    pub fn parse_json<T: serde::de::DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, Error> {
+        crate::document::parse_json(path, body)
+    }
+}
+
 pub use crate::client::{Client, ClientBuilder, Mode};
 pub use crate::credentials::{Credentials, CredentialsProvider, MetadataSource};
 pub use crate::env::Env;

@@ -44,6 +44,7 @@ impl Entry {
 
     /// What to append to the listing's path to fetch this entry: the name,
     /// plus `/` for a directory.
+    #[cfg(any(test, feature = "__internals"))]
     pub fn path_segment(&self) -> String {
         if self.is_dir {
             format!("{}/", self.name)
@@ -85,6 +86,7 @@ pub struct PublicKey {
 impl PublicKey {
     /// What to append to `meta-data/public-keys/` to list the key's
     /// formats: `INDEX/`.
+    #[cfg(any(test, feature = "__internals"))]
     pub fn path_segment(&self) -> String {
         format!("{}/", self.index)
     }

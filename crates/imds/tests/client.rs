@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use http::StatusCode;
-use imds::Error;
+use imds::{Error, ImdsV2Layer, TokenTtl};
 use imds::error::ResponseError;
 use imds_mock::{DEFAULT_USER_DATA, MockImds, defaults};
 use support::{builder_for, client_for};
@@ -222,7 +222,8 @@ async fn responses_larger_than_the_limit_are_refused() {
 #[tokio::test]
 async fn clones_share_one_token_and_the_layer_shares_it_too() {
     let mock = MockImds::start_default().await.unwrap();
-    let client = client_for(&mock);
+    let layer = ImdsV2Layer::new();
+    let client = builder_for(&mock).token_layer(layer.clone()).build().unwrap();
     let clones: Vec<_> = (0..8).map(|_| client.clone()).collect();
     let reads = clones.iter().map(|c| c.instance_id());
     for result in futures_util::future::join_all(reads).await {
@@ -230,12 +231,11 @@ async fn clones_share_one_token_and_the_layer_shares_it_too() {
     }
     assert_eq!(mock.stats().token_puts, 1);
 
-    // A tower stack built with the client's layer uses the same token.
+    // A tower stack built with a clone of the client's layer uses the
+    // same token.
     use tower::{ServiceBuilder, ServiceExt};
     let http = support::plain_http();
-    let stack = ServiceBuilder::new()
-        .layer(client.token_layer().unwrap())
-        .service(http);
+    let stack = ServiceBuilder::new().layer(layer).service(http);
     let request = http::Request::get(format!("{}/latest/meta-data/ami-id", mock.base_url()))
         .body(http_body_util::Empty::new())
         .unwrap();
@@ -257,7 +257,11 @@ async fn an_expired_token_is_replaced_after_a_401() {
 #[tokio::test]
 async fn the_ttl_asked_for_decides_when_the_token_is_refreshed() {
     let mock = MockImds::start_default().await.unwrap();
-    let client = builder_for(&mock).ttl_seconds(300).build().unwrap();
+    let ttl = TokenTtl::from_secs(300).unwrap();
+    let client = builder_for(&mock)
+        .token_layer(ImdsV2Layer::new().ttl(ttl))
+        .build()
+        .unwrap();
     client.instance_id().await.unwrap();
     // The client's clock is tokio's; the server's moves with advance_clock.
     // Past the TTL on the server, the cached token earns a 401 and is
@@ -420,7 +424,8 @@ async fn issued_token(mock: &MockImds) -> String {
 async fn a_given_token_is_sent_and_none_is_asked_for() {
     let mock = MockImds::start_default().await.unwrap();
     let secret = issued_token(&mock).await;
-    let builder = builder_for(&mock).metadata_token(secret.parse().unwrap());
+    let layer = ImdsV2Layer::new().metadata_token(secret.parse().unwrap());
+    let builder = builder_for(&mock).token_layer(layer);
     let shown_builder = format!("{builder:?}");
     let client = builder.build().unwrap();
     assert_eq!(client.instance_id().await.unwrap(), defaults::INSTANCE_ID);

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use imds::error::HOP_LIMIT_HINT;
-use imds::{Client, Error};
+use imds::{Client, Error, ImdsV2Layer};
 use imds_mock::{MockImds, defaults};
 use support::{bounded, empty_env};
 
@@ -49,7 +49,7 @@ async fn with_fallback_it_reads_over_imdsv1_and_warns_once() {
         .unwrap();
     mock.set_token_put_unanswered(true);
     let client = default_client(&mock)
-        .fallback_to_imdsv1(true)
+        .token_layer(ImdsV2Layer::new().fallback_to_imdsv1(true))
         .build()
         .unwrap();
     for _ in 0..3 {
@@ -85,7 +85,7 @@ async fn with_fallback_but_imdsv1_disabled_it_still_fails_with_the_hint() {
         .unwrap();
     mock.set_token_put_unanswered(true);
     let client = default_client(&mock)
-        .fallback_to_imdsv1(true)
+        .token_layer(ImdsV2Layer::new().fallback_to_imdsv1(true))
         .imdsv1_disabled(true)
         .build()
         .unwrap();

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use imds::error::ResponseError;
-use imds::{Error, MAX_WALK_DEPTH};
+use imds::Error;
+use imds::client::MAX_WALK_DEPTH;
 use imds_mock::{MockImds, defaults};
 use serde_json::json;
 use support::{builder_for, client_for};

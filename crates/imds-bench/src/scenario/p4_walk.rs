@@ -24,7 +24,7 @@
 
 use std::time::{Duration, Instant};
 
-use imds::listing;
+use imds::__internals::listing;
 use imds_bench::{
     Mode,
     measure::{self, Samples},

@@ -320,7 +320,7 @@ impl ClientBuilder {
             }
         };
         let wrap = Wrap {
-            layer,
+            layer: layer.clone(),
             policy,
             timeout,
         };
@@ -335,6 +335,7 @@ impl ClientBuilder {
         };
         let enabled = Enabled {
             service,
+            layer,
             endpoints: Endpoints::new(&settings.endpoint.value, self.race_delay),
             settings,
             mode: self.mode,

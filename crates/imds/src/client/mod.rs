@@ -47,7 +47,7 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tokio::time::error::Elapsed;
 use tower::{BoxError, ServiceExt};
-use tower_imds::MetadataToken;
+use tower_imds::{ImdsV2Layer, MetadataToken};
 use tower_imds::header::TOKEN_PATH;
 
 pub use self::builder::{
@@ -142,6 +142,8 @@ enum State {
 /// Everything an enabled client holds.
 pub(crate) struct Enabled {
     service: HttpService,
+    /// The stack's token layer, as the client adjusted it: for `Debug`.
+    layer: ImdsV2Layer,
     endpoints: Endpoints,
     settings: Settings,
     mode: Mode,
@@ -158,6 +160,7 @@ impl fmt::Debug for Client {
                 .field("endpoints", &enabled.endpoints)
                 .field("settings", &enabled.settings)
                 .field("mode", &enabled.mode)
+                .field("layer", &enabled.layer)
                 .field("max_response_size", &enabled.max_response_size)
                 .field("concurrency", &enabled.concurrency),
         };

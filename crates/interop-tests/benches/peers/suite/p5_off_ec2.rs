@@ -98,7 +98,7 @@ pub async fn run(mode: Mode) -> Result<Vec<String>, BoxError> {
     // Our configured budget: one attempt in probe mode (the default) when
     // IMDS is absent.
     let ours_settings = our_client(&silent.url, timeout)?;
-    let settings = ours_settings.settings().ok_or("our client is disabled")?;
+    let settings = ours_settings.settings()?;
     let (per_attempt, attempts) = (settings.timeout.value, settings.attempts.value);
     let budget = per_attempt;
     for (endpoint, url, counted) in [
