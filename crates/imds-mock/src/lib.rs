@@ -40,7 +40,6 @@
 #![deny(missing_docs)]
 
 mod b64;
-mod clock;
 mod config;
 mod credentials;
 mod faults;
@@ -48,6 +47,7 @@ mod handler;
 mod json;
 mod random;
 mod server;
+mod server_clock;
 mod stats;
 mod sync;
 mod token;

@@ -48,20 +48,20 @@ pub(crate) fn parse_ttl(value: Option<&HeaderValue>) -> Result<u64, TtlError> {
 /// Keyed by bytes, as tokens arrive in a header: a read is checked without
 /// validating its header as UTF-8 first.
 #[derive(Default)]
-pub(crate) struct TokenStore {
+pub(crate) struct IssuedTokens {
     tokens: Mutex<HashMap<Box<[u8]>, Instant>>,
 }
 
-impl fmt::Debug for TokenStore {
+impl fmt::Debug for IssuedTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the token values themselves.
-        f.debug_struct("TokenStore")
+        f.debug_struct("IssuedTokens")
             .field("issued", &lock(&self.tokens).len())
             .finish()
     }
 }
 
-impl TokenStore {
+impl IssuedTokens {
     /// Issues a new token valid for `ttl` from `now`: 56 characters of
     /// base64url over 42 bytes of OS randomness, like the real ones in length.
     pub(crate) fn issue(&self, ttl: Duration, now: Instant) -> String {
@@ -110,21 +110,21 @@ mod tests {
 
     #[test]
     fn tokens_are_56_url_safe_chars_and_expire() {
-        let store = TokenStore::default();
+        let issued = IssuedTokens::default();
         let now = Instant::now();
-        let token = store.issue(Duration::from_secs(10), now);
+        let token = issued.issue(Duration::from_secs(10), now);
         assert_eq!(token.len(), 56);
         assert!(
             token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
-        assert!(store.is_valid(token.as_bytes(), now));
-        assert!(store.is_valid(token.as_bytes(), now + Duration::from_secs(9)));
-        assert!(!store.is_valid(token.as_bytes(), now + Duration::from_secs(10)));
-        assert!(!store.is_valid(b"not-a-token", now));
-        assert!(!format!("{store:?}").contains(&token));
-        store.expire_all();
-        assert!(!store.is_valid(token.as_bytes(), now));
+        assert!(issued.is_valid(token.as_bytes(), now));
+        assert!(issued.is_valid(token.as_bytes(), now + Duration::from_secs(9)));
+        assert!(!issued.is_valid(token.as_bytes(), now + Duration::from_secs(10)));
+        assert!(!issued.is_valid(b"not-a-token", now));
+        assert!(!format!("{issued:?}").contains(&token));
+        issued.expire_all();
+        assert!(!issued.is_valid(token.as_bytes(), now));
     }
 }

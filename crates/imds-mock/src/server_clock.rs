@@ -10,11 +10,11 @@ use crate::sync::lock;
 
 /// Monotonic and wall-clock time as the mock server sees them.
 #[derive(Debug, Default)]
-pub(crate) struct Clock {
+pub(crate) struct ServerClock {
     offset: Mutex<Duration>,
 }
 
-impl Clock {
+impl ServerClock {
     /// Monotonic "now": decides token expiry and credential rotation.
     pub(crate) fn now(&self) -> Instant {
         Instant::now() + *lock(&self.offset)
