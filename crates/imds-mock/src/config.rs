@@ -39,8 +39,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::b64;
+use crate::path::{is_segment, normalize};
 use crate::token::MAX_TTL_SECS;
-use crate::tree;
 
 /// The mock instance and its IMDS settings. Defaults describe a plausible
 /// `t3.micro` in `us-east-1a` with a role, binary user data and tags off.
@@ -148,7 +148,7 @@ impl Config {
             return invalid("credential_lifetime_secs must be at least 4".to_owned());
         }
         if let Some(role) = &self.role_name
-            && !tree::is_segment(role)
+            && !is_segment(role)
         {
             return invalid(format!("role_name {role:?} is not a single path segment"));
         }
@@ -165,7 +165,7 @@ impl Config {
             }
         }
         for path in self.metadata.keys().chain(&self.remove) {
-            if tree::normalize(path).is_none() {
+            if normalize(path).is_none() {
                 return invalid(format!("{path:?} is not a path under /latest/"));
             }
         }

@@ -45,6 +45,7 @@ mod credentials;
 mod faults;
 mod handler;
 mod json;
+mod path;
 mod random;
 mod server;
 mod server_clock;
