@@ -11,10 +11,11 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::b64;
 use crate::json;
 use crate::random;
 use crate::server_clock::ServerClock;
@@ -46,9 +47,9 @@ impl CredentialSet {
             // Temporary (STS) keys start with ASIA; 20 characters in all.
             access_key_id: format!("ASIA{}", random::upper_alphanumeric(16)),
             // 40 characters of base64, like real secret keys.
-            secret_access_key: b64::encode(&random::bytes::<30>()),
+            secret_access_key: STANDARD.encode(random::bytes::<30>()),
             // Session tokens are long opaque base64 blobs.
-            session_token: b64::encode(&random::bytes::<264>()),
+            session_token: STANDARD.encode(random::bytes::<264>()),
             last_updated,
             expiration: last_updated + lifetime,
             expires_at: clock.now() + lifetime,

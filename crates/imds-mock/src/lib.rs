@@ -39,7 +39,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod b64;
 mod config;
 mod credentials;
 mod faults;

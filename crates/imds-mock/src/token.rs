@@ -5,10 +5,11 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderValue;
 use tokio::time::Instant;
 
-use crate::b64;
 use crate::random;
 use crate::sync::lock;
 
@@ -65,7 +66,7 @@ impl IssuedTokens {
     /// Issues a new token valid for `ttl` from `now`: 56 characters of
     /// base64url over 42 bytes of OS randomness, like the real ones in length.
     pub(crate) fn issue(&self, ttl: Duration, now: Instant) -> String {
-        let token = b64::encode_url_unpadded(&random::bytes::<42>());
+        let token = URL_SAFE_NO_PAD.encode(random::bytes::<42>());
         let mut tokens = lock(&self.tokens);
         tokens.retain(|_, expires_at| now < *expires_at);
         tokens.insert(token.as_bytes().into(), now + ttl);
