@@ -137,8 +137,11 @@ impl MockImds {
         self.state.recorder.clear_requests();
     }
 
-    /// Moves the server clock forward: tokens expire and credentials rotate
-    /// as if `by` had passed.
+    /// Moves the server clock forward: tokens expire, credentials rotate
+    /// and timestamps move as if `by` had passed. The server clock is
+    /// tokio's clock plus what this added, so a test that pauses tokio's
+    /// clock can advance that instead (`tokio::time::advance`), moving the
+    /// client's time too.
     pub fn advance_clock(&self, by: Duration) {
         self.state.clock.advance(by);
     }
