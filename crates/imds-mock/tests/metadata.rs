@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{get, get_v2, token};
+use common::{get, get_v2, temp_file, token};
 use http::StatusCode;
 use imds_mock::{Config, ConfigError, DEFAULT_USER_DATA, MockImds, defaults};
 use serde_json::Value;
@@ -549,16 +549,9 @@ async fn tags_are_served_only_when_enabled() {
     );
 }
 
-fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("imds-mock-{}-{name}", std::process::id()));
-    std::fs::write(&path, contents).unwrap();
-    path
-}
-
 #[tokio::test]
 async fn json_config_file_drives_the_instance() {
-    let path = temp_file(
-        "valid.json",
+    let file = temp_file(
         r#"{
             "imdsv1_allowed": true,
             "max_token_ttl_secs": 120,
@@ -571,8 +564,7 @@ async fn json_config_file_drives_the_instance() {
             "remove": [ "meta-data/public-ipv4" ]
         }"#,
     );
-    let config = Config::from_file(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
+    let config = Config::from_file(file.path()).unwrap();
     let server = config.start().await.unwrap();
     assert_eq!(
         get(&server, "/latest/meta-data/instance-id", None)
@@ -613,9 +605,8 @@ async fn json_config_file_drives_the_instance() {
 
 #[tokio::test]
 async fn json_config_errors_name_the_problem() {
-    let path = temp_file("typo.json", r#"{ "imdsv1_alowed": true }"#);
-    let error = Config::from_file(&path).unwrap_err();
-    std::fs::remove_file(&path).unwrap();
+    let file = temp_file(r#"{ "imdsv1_alowed": true }"#);
+    let error = Config::from_file(file.path()).unwrap_err();
     assert!(matches!(error, ConfigError::Parse { .. }), "{error:?}");
     let message = error.to_string();
     assert!(
