@@ -64,7 +64,7 @@ impl fmt::Debug for IssuedTokens {
 
 impl IssuedTokens {
     /// Issues a new token valid for `ttl` from `now`: 56 characters of
-    /// base64url over 42 bytes of OS randomness, like the real ones in length.
+    /// base64url over 42 unguessable bytes, like the real ones in length.
     pub(crate) fn issue(&self, ttl: Duration, now: Instant) -> String {
         let token = URL_SAFE_NO_PAD.encode(random::bytes::<42>());
         let mut tokens = lock(&self.tokens);
