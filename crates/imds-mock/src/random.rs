@@ -4,7 +4,7 @@
 //! - Seeded ([`Rng::seeded`]): SplitMix64, a fixed public mix of the
 //!   counter and the seed, so `fail_fraction(.., seed)` fails the same
 //!   requests on every run and every platform.
-//! - Unguessable ([`Rng::unguessable`], behind [`bytes`] and
+//! - Unguessable ([`Rng::unguessable`], behind [`bytes()`] and
 //!   [`upper_alphanumeric`]): keyed SipHash of the counter, the key being a
 //!   fresh `std::collections::hash_map::RandomState` (128 bits that std
 //!   draws from the operating system). SipHash is a keyed pseudo-random
