@@ -36,11 +36,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use base64::alphabet::STANDARD;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::{DecodePaddingMode, general_purpose};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::b64;
+use crate::path::{is_segment, normalize};
 use crate::token::MAX_TTL_SECS;
-use crate::tree;
 
 /// The mock instance and its IMDS settings. Defaults describe a plausible
 /// `t3.micro` in `us-east-1a` with a role, binary user data and tags off.
@@ -148,7 +151,7 @@ impl Config {
             return invalid("credential_lifetime_secs must be at least 4".to_owned());
         }
         if let Some(role) = &self.role_name
-            && !tree::is_segment(role)
+            && !is_segment(role)
         {
             return invalid(format!("role_name {role:?} is not a single path segment"));
         }
@@ -165,7 +168,7 @@ impl Config {
             }
         }
         for path in self.metadata.keys().chain(&self.remove) {
-            if tree::normalize(path).is_none() {
+            if normalize(path).is_none() {
                 return invalid(format!("{path:?} is not a path under /latest/"));
             }
         }
@@ -222,7 +225,7 @@ enum UserDataJson {
 
 impl Serialize for UserData {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        UserDataJson::Base64(b64::encode(&self.0)).serialize(serializer)
+        UserDataJson::Base64(general_purpose::STANDARD.encode(&self.0)).serialize(serializer)
     }
 }
 
@@ -230,11 +233,35 @@ impl<'de> Deserialize<'de> for UserData {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match UserDataJson::deserialize(deserializer)? {
             UserDataJson::Text(text) => Ok(Self(text.into_bytes())),
-            UserDataJson::Base64(text) => b64::decode(&text)
-                .map(Self)
-                .map_err(|e| serde::de::Error::custom(format!("user_data.base64: {e}"))),
+            UserDataJson::Base64(text) => decode_base64(&text).map(Self).ok_or_else(|| {
+                serde::de::Error::custom(
+                    "user_data.base64: not valid base64 (standard alphabet, padding optional)",
+                )
+            }),
         }
     }
+}
+
+/// `user_data.base64`, as lenient as people who paste base64 need: the
+/// standard alphabet, padding optional but complete when present, ASCII
+/// whitespace ignored (the line breaks of wrapped base64), and bits left
+/// over after the last byte ignored.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    const fn engine(padding: DecodePaddingMode) -> GeneralPurpose {
+        let config = GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(padding);
+        GeneralPurpose::new(&STANDARD, config)
+    }
+    const PADDED: GeneralPurpose = engine(DecodePaddingMode::RequireCanonical);
+    const UNPADDED: GeneralPurpose = engine(DecodePaddingMode::RequireNone);
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let engine = if digits.ends_with(b"=") {
+        &PADDED
+    } else {
+        &UNPADDED
+    };
+    engine.decode(digits).ok()
 }
 
 /// A config that could not be loaded. Each message is one line.
@@ -425,6 +452,38 @@ mod tests {
             Config::from_json(r#"{"user_data": {"hex": "00"}}"#),
             Err(ConfigError::Json(_))
         ));
+    }
+
+    #[test]
+    fn user_data_base64_round_trips_rfc4648_vectors() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(
+                serde_json::to_value(UserData::new(plain)).unwrap(),
+                serde_json::json!({ "base64": encoded })
+            );
+            assert_eq!(decode_base64(encoded).unwrap(), plain.as_bytes());
+            assert_eq!(
+                decode_base64(encoded.trim_end_matches('=')).unwrap(),
+                plain.as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn user_data_base64_rejects_garbage() {
+        assert_eq!(decode_base64("Zm9v!"), None);
+        assert_eq!(decode_base64("Z"), None);
+        assert_eq!(decode_base64("Zg==="), None);
+        assert_eq!(decode_base64("Zm9\nv"), Some(b"foo".to_vec()));
     }
 
     #[test]

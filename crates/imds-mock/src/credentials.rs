@@ -11,13 +11,14 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::b64;
-use crate::clock::Clock;
 use crate::json;
 use crate::random;
+use crate::server_clock::ServerClock;
 use crate::sync::lock;
 
 /// One set of temporary credentials.
@@ -40,15 +41,15 @@ impl fmt::Debug for CredentialSet {
 }
 
 impl CredentialSet {
-    fn issue(lifetime: Duration, clock: &Clock) -> Self {
+    fn issue(lifetime: Duration, clock: &ServerClock) -> Self {
         let last_updated = clock.wall_now();
         Self {
             // Temporary (STS) keys start with ASIA; 20 characters in all.
             access_key_id: format!("ASIA{}", random::upper_alphanumeric(16)),
             // 40 characters of base64, like real secret keys.
-            secret_access_key: b64::encode(&random::bytes::<30>()),
+            secret_access_key: STANDARD.encode(random::bytes::<30>()),
             // Session tokens are long opaque base64 blobs.
-            session_token: b64::encode(&random::bytes::<264>()),
+            session_token: STANDARD.encode(random::bytes::<264>()),
             last_updated,
             expiration: last_updated + lifetime,
             expires_at: clock.now() + lifetime,
@@ -103,7 +104,7 @@ impl CredentialRotor {
 
     /// The credentials JSON, rotating first if less than a quarter of the
     /// lifetime remains; the error document instead while one is set.
-    pub(crate) fn credentials_json(&self, clock: &Clock) -> String {
+    pub(crate) fn credentials_json(&self, clock: &ServerClock) -> String {
         if let Some(error) = lock(&self.error).clone() {
             return json::render_object(&[
                 ("Code", Value::from(error.code)),
@@ -121,11 +122,11 @@ impl CredentialRotor {
     }
 
     /// When the current set was issued (what `iam/info` reports).
-    pub(crate) fn last_updated(&self, clock: &Clock) -> SystemTime {
+    pub(crate) fn last_updated(&self, clock: &ServerClock) -> SystemTime {
         self.with_current(clock, |set| set.last_updated)
     }
 
-    fn with_current<T>(&self, clock: &Clock, f: impl FnOnce(&CredentialSet) -> T) -> T {
+    fn with_current<T>(&self, clock: &ServerClock, f: impl FnOnce(&CredentialSet) -> T) -> T {
         let mut current = lock(&self.current);
         let now = clock.now();
         let fresh = current
@@ -144,7 +145,7 @@ mod tests {
 
     #[test]
     fn rotates_when_a_quarter_of_the_lifetime_remains() {
-        let clock = Clock::default();
+        let clock = ServerClock::default();
         let rotor = CredentialRotor::new(Duration::from_secs(4 * 3600));
         let first: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
         clock.advance(Duration::from_secs(3 * 3600 - 60));
@@ -162,7 +163,7 @@ mod tests {
 
     #[test]
     fn an_error_document_replaces_the_credentials_until_cleared() {
-        let clock = Clock::default();
+        let clock = ServerClock::default();
         let rotor = CredentialRotor::new(Duration::from_secs(3600));
         let before: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
         rotor.set_error(Some((

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::random::Rng;
 use crate::sync::lock;
 use crate::token_fault::{TokenPutFault, TokenReply};
 
@@ -27,30 +28,12 @@ pub(crate) enum Fault {
     Fail(StatusCode),
 }
 
-/// splitmix64: tiny, seedable, good enough to pick which responses fail.
-#[derive(Debug, Clone)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 #[derive(Debug)]
 struct FailFraction {
     fraction: f64,
     status: StatusCode,
-    rng: SplitMix64,
+    /// Seeded: the same requests fail on every run.
+    rng: Rng,
 }
 
 #[derive(Debug, Default)]
@@ -95,7 +78,7 @@ impl Faults {
         lock(&self.state).fail_fraction = Some(FailFraction {
             fraction,
             status,
-            rng: SplitMix64(seed),
+            rng: Rng::seeded(seed),
         });
     }
 

@@ -14,13 +14,13 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tokio::sync::watch;
 
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::credentials::{CredentialRotor, rfc3339};
 use crate::faults::{Fault, Faults};
+use crate::server_clock::ServerClock;
 use crate::stats::{Ending, RecordedRequest, Recorder};
 use crate::sync::lock;
-use crate::token::{TOKEN_HEADER, TTL_HEADER, TokenStore, parse_ttl};
+use crate::token::{IssuedTokens, TOKEN_HEADER, TTL_HEADER, parse_ttl};
 use crate::token_fault::TokenReply;
 use crate::tree::{Lookup, Node, Tree};
 
@@ -46,8 +46,8 @@ impl std::error::Error for CloseConnection {}
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) tree: Mutex<Tree>,
-    pub(crate) tokens: TokenStore,
-    pub(crate) clock: Clock,
+    pub(crate) tokens: IssuedTokens,
+    pub(crate) clock: ServerClock,
     pub(crate) credentials: CredentialRotor,
     pub(crate) faults: Faults,
     pub(crate) recorder: Recorder,
@@ -60,8 +60,8 @@ impl State {
     pub(crate) fn new(config: &Config) -> Self {
         Self {
             tree: Mutex::new(Tree::from_config(config)),
-            tokens: TokenStore::default(),
-            clock: Clock::default(),
+            tokens: IssuedTokens::default(),
+            clock: ServerClock::default(),
             credentials: CredentialRotor::new(Duration::from_secs(config.credential_lifetime_secs)),
             faults: Faults::default(),
             recorder: Recorder::default(),

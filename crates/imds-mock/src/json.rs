@@ -1,6 +1,10 @@
 //! IMDS's own JSON layout: one key per line, two-space indent, `" : "`
-//! between key and value (what `iam/info`, the role credentials and the
-//! identity document look like on a real instance).
+//! between key and value, arrays inline (what `iam/info`, the role
+//! credentials and the identity document look like on a real instance).
+//!
+//! Kept by hand because serde_json's pretty printer cannot lay it out:
+//! it writes `"key": value` and an array one item per line. Values
+//! (strings with their escapes, numbers, null) are still serde_json's.
 
 use serde_json::Value;
 

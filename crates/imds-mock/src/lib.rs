@@ -6,8 +6,10 @@
 //! token-gated reads (401 without, with an unknown or with an expired
 //! token), optional IMDSv1, IMDS turned off (403), directory listings,
 //! binary user data, an identity document consistent with the meta-data,
-//! and role credentials that rotate. Time is the server's: tests move it
-//! with [`MockImds::advance_clock`] instead of sleeping. Faults (latency,
+//! and role credentials that rotate. Time is tokio's clock, so a test that
+//! pauses and advances it moves the mock's time with its client's; tests
+//! that do not pause it move one server's time with
+//! [`MockImds::advance_clock`]; neither sleeps. Faults (latency,
 //! error statuses, dropped connections, stalls, unanswered token PUTs,
 //! redirects, malformed token answers, credential error documents, odd
 //! listings) are switched on and off at runtime.
@@ -39,15 +41,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod b64;
-mod clock;
 mod config;
 mod credentials;
 mod faults;
 mod handler;
 mod json;
+mod path;
 mod random;
 mod server;
+mod server_clock;
 mod stats;
 mod sync;
 mod token;

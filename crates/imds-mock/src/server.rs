@@ -20,10 +20,10 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::{Config, ConfigBuilder};
 use crate::handler::{self, State};
+use crate::path::normalize;
 use crate::stats::{RecordedRequest, Stats};
 use crate::sync::lock;
 use crate::token_fault::TokenPutFault;
-use crate::tree;
 
 /// How long a shutdown waits for in-flight requests before cutting them off.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -137,8 +137,11 @@ impl MockImds {
         self.state.recorder.clear_requests();
     }
 
-    /// Moves the server clock forward: tokens expire and credentials rotate
-    /// as if `by` had passed.
+    /// Moves the server clock forward: tokens expire, credentials rotate
+    /// and timestamps move as if `by` had passed. The server clock is
+    /// tokio's clock plus what this added, so a test that pauses tokio's
+    /// clock can advance that instead (`tokio::time::advance`), moving the
+    /// client's time too.
     pub fn advance_clock(&self, by: Duration) {
         self.state.clock.advance(by);
     }
@@ -220,8 +223,8 @@ impl MockImds {
     ///
     /// If `path` is not a valid path (empty or `.`/`..` segments, ...).
     pub fn set_metadata(&self, path: &str, value: impl Into<Bytes>) {
-        let path = tree::normalize(path)
-            .unwrap_or_else(|| panic!("{path:?} is not a path under /latest/"));
+        let path =
+            normalize(path).unwrap_or_else(|| panic!("{path:?} is not a path under /latest/"));
         lock(&self.state.tree).set(&path, value);
     }
 
@@ -235,8 +238,8 @@ impl MockImds {
     ///
     /// If `path` is not a valid path.
     pub fn set_listing(&self, path: &str, text: impl Into<String>) {
-        let path = tree::normalize(path)
-            .unwrap_or_else(|| panic!("{path:?} is not a path under /latest/"));
+        let path =
+            normalize(path).unwrap_or_else(|| panic!("{path:?} is not a path under /latest/"));
         lock(&self.state.tree).set_listing(&path, text.into());
     }
 
@@ -261,8 +264,8 @@ impl MockImds {
     ///
     /// If `path` is not a valid path.
     pub fn remove_metadata(&self, path: &str) {
-        let path = tree::normalize(path)
-            .unwrap_or_else(|| panic!("{path:?} is not a path under /latest/"));
+        let path =
+            normalize(path).unwrap_or_else(|| panic!("{path:?} is not a path under /latest/"));
         lock(&self.state.tree).remove(&path);
     }
 

@@ -5,10 +5,11 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderValue;
 use tokio::time::Instant;
 
-use crate::b64;
 use crate::random;
 use crate::sync::lock;
 
@@ -48,24 +49,24 @@ pub(crate) fn parse_ttl(value: Option<&HeaderValue>) -> Result<u64, TtlError> {
 /// Keyed by bytes, as tokens arrive in a header: a read is checked without
 /// validating its header as UTF-8 first.
 #[derive(Default)]
-pub(crate) struct TokenStore {
+pub(crate) struct IssuedTokens {
     tokens: Mutex<HashMap<Box<[u8]>, Instant>>,
 }
 
-impl fmt::Debug for TokenStore {
+impl fmt::Debug for IssuedTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the token values themselves.
-        f.debug_struct("TokenStore")
+        f.debug_struct("IssuedTokens")
             .field("issued", &lock(&self.tokens).len())
             .finish()
     }
 }
 
-impl TokenStore {
+impl IssuedTokens {
     /// Issues a new token valid for `ttl` from `now`: 56 characters of
-    /// base64url over 42 bytes of OS randomness, like the real ones in length.
+    /// base64url over 42 unguessable bytes, like the real ones in length.
     pub(crate) fn issue(&self, ttl: Duration, now: Instant) -> String {
-        let token = b64::encode_url_unpadded(&random::bytes::<42>());
+        let token = URL_SAFE_NO_PAD.encode(random::bytes::<42>());
         let mut tokens = lock(&self.tokens);
         tokens.retain(|_, expires_at| now < *expires_at);
         tokens.insert(token.as_bytes().into(), now + ttl);
@@ -110,21 +111,21 @@ mod tests {
 
     #[test]
     fn tokens_are_56_url_safe_chars_and_expire() {
-        let store = TokenStore::default();
+        let issued = IssuedTokens::default();
         let now = Instant::now();
-        let token = store.issue(Duration::from_secs(10), now);
+        let token = issued.issue(Duration::from_secs(10), now);
         assert_eq!(token.len(), 56);
         assert!(
             token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
-        assert!(store.is_valid(token.as_bytes(), now));
-        assert!(store.is_valid(token.as_bytes(), now + Duration::from_secs(9)));
-        assert!(!store.is_valid(token.as_bytes(), now + Duration::from_secs(10)));
-        assert!(!store.is_valid(b"not-a-token", now));
-        assert!(!format!("{store:?}").contains(&token));
-        store.expire_all();
-        assert!(!store.is_valid(token.as_bytes(), now));
+        assert!(issued.is_valid(token.as_bytes(), now));
+        assert!(issued.is_valid(token.as_bytes(), now + Duration::from_secs(9)));
+        assert!(!issued.is_valid(token.as_bytes(), now + Duration::from_secs(10)));
+        assert!(!issued.is_valid(b"not-a-token", now));
+        assert!(!format!("{issued:?}").contains(&token));
+        issued.expire_all();
+        assert!(!issued.is_valid(token.as_bytes(), now));
     }
 }

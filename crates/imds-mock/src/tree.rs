@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::json;
+use crate::path::normalize;
 
 /// Values of the default instance; the identity document, the network
 /// interface and the IAM ARN agree with them.
@@ -333,26 +334,6 @@ impl Tree {
     }
 }
 
-/// Whether `segment` can be one path segment: printable ASCII, no `/`, `?`,
-/// `#` or `%`, and not `.` or `..`.
-pub(crate) fn is_segment(segment: &str) -> bool {
-    !segment.is_empty()
-        && segment != "."
-        && segment != ".."
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"/?#%".contains(&b))
-}
-
-/// A config path as a tree key: a leading `/` and `latest/` and a trailing
-/// `/` are dropped; `None` if any segment is not valid.
-pub(crate) fn normalize(path: &str) -> Option<String> {
-    let path = path.strip_prefix('/').unwrap_or(path);
-    let path = path.strip_prefix("latest/").unwrap_or(path);
-    let path = path.strip_suffix('/').unwrap_or(path);
-    path.split('/').all(is_segment).then(|| path.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,16 +402,5 @@ mod tests {
         assert_eq!(listing(&tree, "meta-data/odd/"), "x");
         tree.remove("meta-data/odd");
         assert_eq!(tree.lookup("meta-data/odd/"), Lookup::NotFound);
-    }
-
-    #[test]
-    fn normalizes_config_paths() {
-        assert_eq!(
-            normalize("/latest/meta-data/x/").as_deref(),
-            Some("meta-data/x")
-        );
-        assert_eq!(normalize("meta-data//x"), None);
-        assert_eq!(normalize("meta-data/../x"), None);
-        assert_eq!(normalize(""), None);
     }
 }

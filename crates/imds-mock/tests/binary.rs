@@ -109,14 +109,10 @@ async fn flags_set_imdsv1_the_ttl_cap_latency_and_disabled() {
 
 #[tokio::test]
 async fn a_config_file_is_served() {
-    let path = std::env::temp_dir().join(format!("imds-mock-bin-{}.json", std::process::id()));
-    std::fs::write(
-        &path,
+    let file = common::temp_file(
         r#"{"metadata": {"meta-data/instance-id": "i-from-file"}, "imdsv1_allowed": true}"#,
-    )
-    .unwrap();
-    let (mut child, url) = spawn(&["--config", path.to_str().unwrap()]).await;
-    std::fs::remove_file(&path).unwrap();
+    );
+    let (mut child, url) = spawn(&["--config", file.path().to_str().unwrap()]).await;
     let reply = common::send(
         Method::GET,
         &format!("{url}/latest/meta-data/instance-id"),
@@ -145,10 +141,8 @@ async fn bad_flags_exit_2() {
 
 #[tokio::test]
 async fn bad_or_missing_config_exits_2_with_one_line() {
-    let path = std::env::temp_dir().join(format!("imds-mock-bad-{}.json", std::process::id()));
-    std::fs::write(&path, r#"{"imdsv1": true}"#).unwrap();
-    let bad = run(&["--port", "0", "--config", path.to_str().unwrap()]).await;
-    std::fs::remove_file(&path).unwrap();
+    let file = common::temp_file(r#"{"imdsv1": true}"#);
+    let bad = run(&["--port", "0", "--config", file.path().to_str().unwrap()]).await;
     let missing = run(&["--port", "0", "--config", "/nonexistent/imds-mock.json"]).await;
     for (output, needle) in [
         (bad, "unknown field `imdsv1`"),

@@ -3,11 +3,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{get, get_v2, send, token};
 use http::{Method, StatusCode};
 use imds_mock::{MockImds, TTL_HEADER};
+use tokio::time::Instant;
 
 const INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{get, get_v2, token};
+use common::{get, get_v2, temp_file, token};
 use http::StatusCode;
 use imds_mock::{Config, ConfigError, DEFAULT_USER_DATA, MockImds, defaults};
 use serde_json::Value;
@@ -303,13 +303,15 @@ async fn role_credentials_have_the_real_shape() {
         .start()
         .await
         .unwrap();
-    let raw = text(
+    let reply = get_v2(
         &server,
         "/latest/meta-data/iam/security-credentials/imds-mock-role",
     )
     .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let raw = reply.text();
     assert!(raw.starts_with("{\n  \"Code\" : \"Success\",\n"), "{raw}");
-    let creds: Value = serde_json::from_str(&raw).unwrap();
+    let creds: Value = serde_json::from_str(raw).unwrap();
     assert_eq!(creds["Code"], "Success");
     assert_eq!(creds["Type"], "AWS-HMAC");
     let key = creds["AccessKeyId"].as_str().unwrap();
@@ -329,8 +331,28 @@ async fn role_credentials_have_the_real_shape() {
         expiration.duration_since(updated).unwrap(),
         Duration::from_secs(3600)
     );
-    let now = SystemTime::now();
-    assert!(updated <= now && now.duration_since(updated).unwrap() < Duration::from_secs(60));
+    // Now, as the system's clock says it: the response's `Date` (whole
+    // seconds, like `LastUpdated`; the mock reads its wall time off tokio's
+    // clock, anchored to the system's once, hence the one second allowed).
+    let now = http_date(reply.header("date").expect("a Date header"));
+    assert!(
+        updated <= now + Duration::from_secs(1)
+            && now.duration_since(updated).unwrap_or_default() < Duration::from_secs(60),
+        "LastUpdated {updated:?}, Date {now:?}"
+    );
+}
+
+/// An HTTP `Date` (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110's IMF-fixdate).
+fn http_date(text: &str) -> SystemTime {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let fields: Vec<&str> = text.split(' ').collect();
+    let [_weekday, day, month, year, time, "GMT"] = fields[..] else {
+        panic!("not an IMF-fixdate: {text:?}");
+    };
+    let month = 1 + MONTHS.iter().position(|m| *m == month).expect(text);
+    humantime::parse_rfc3339(&format!("{year}-{month:02}-{day}T{time}Z")).expect(text)
 }
 
 #[tokio::test]
@@ -368,6 +390,57 @@ async fn role_credentials_rotate_by_the_server_clock() {
         serde_json::from_str::<Value>(&text(&server, path).await).unwrap(),
         next
     );
+}
+
+/// Tokio's clock, paused and advanced by the test, is the mock's clock:
+/// tokens expire exactly at their TTL, and credentials rotate with their
+/// timestamps moved by exactly the time advanced, as a client's wall clock
+/// (read off tokio's clock too) moves.
+#[tokio::test(start_paused = true)]
+async fn a_paused_tokio_clock_expires_tokens_and_rotates_credentials() {
+    let server = MockImds::builder()
+        .credential_lifetime_secs(3600)
+        .build()
+        .start()
+        .await
+        .unwrap();
+    let credentials = "/latest/meta-data/iam/security-credentials/imds-mock-role";
+    let instance_id = "/latest/meta-data/instance-id";
+    let short = common::put_token(&server, "60").await.text().to_owned();
+    let first = get(&server, credentials, Some(&short)).await.json();
+
+    tokio::time::advance(Duration::from_secs(60) - Duration::from_millis(1)).await;
+    assert_eq!(
+        get(&server, instance_id, Some(&short)).await.status,
+        StatusCode::OK
+    );
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(
+        get(&server, instance_id, Some(&short)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // 60 s so far; the set rotates once less than a quarter of its hour
+    // remains, after 2700 s.
+    let token = token(&server).await;
+    tokio::time::advance(Duration::from_secs(2700 - 60)).await;
+    assert_eq!(get(&server, credentials, Some(&token)).await.json(), first);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let next = get(&server, credentials, Some(&token)).await.json();
+    assert_ne!(next["AccessKeyId"], first["AccessKeyId"]);
+    for field in ["LastUpdated", "Expiration"] {
+        assert_eq!(
+            rfc3339(&next[field])
+                .duration_since(rfc3339(&first[field]))
+                .unwrap(),
+            Duration::from_secs(2701),
+            "{field}"
+        );
+    }
+    let info = get(&server, "/latest/meta-data/iam/info", Some(&token))
+        .await
+        .json();
+    assert_eq!(info["LastUpdated"], next["LastUpdated"]);
 }
 
 #[tokio::test]
@@ -476,16 +549,9 @@ async fn tags_are_served_only_when_enabled() {
     );
 }
 
-fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("imds-mock-{}-{name}", std::process::id()));
-    std::fs::write(&path, contents).unwrap();
-    path
-}
-
 #[tokio::test]
 async fn json_config_file_drives_the_instance() {
-    let path = temp_file(
-        "valid.json",
+    let file = temp_file(
         r#"{
             "imdsv1_allowed": true,
             "max_token_ttl_secs": 120,
@@ -498,8 +564,7 @@ async fn json_config_file_drives_the_instance() {
             "remove": [ "meta-data/public-ipv4" ]
         }"#,
     );
-    let config = Config::from_file(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
+    let config = Config::from_file(file.path()).unwrap();
     let server = config.start().await.unwrap();
     assert_eq!(
         get(&server, "/latest/meta-data/instance-id", None)
@@ -540,9 +605,8 @@ async fn json_config_file_drives_the_instance() {
 
 #[tokio::test]
 async fn json_config_errors_name_the_problem() {
-    let path = temp_file("typo.json", r#"{ "imdsv1_alowed": true }"#);
-    let error = Config::from_file(&path).unwrap_err();
-    std::fs::remove_file(&path).unwrap();
+    let file = temp_file(r#"{ "imdsv1_alowed": true }"#);
+    let error = Config::from_file(file.path()).unwrap_err();
     assert!(matches!(error, ConfigError::Parse { .. }), "{error:?}");
     let message = error.to_string();
     assert!(

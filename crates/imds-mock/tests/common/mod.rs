@@ -1,8 +1,10 @@
-//! A real HTTP client for the tests: hyper-util's legacy client over TCP.
+//! A real HTTP client for the tests (hyper-util's legacy client over TCP),
+//! and temporary config files.
 
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::error::Error;
+use std::io::Write;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -11,6 +13,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use imds_mock::{MockImds, TOKEN_HEADER, TTL_HEADER};
+use tempfile::NamedTempFile;
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -93,4 +96,12 @@ pub async fn get(server: &MockImds, path: &str, token: Option<&str>) -> Reply {
 pub async fn get_v2(server: &MockImds, path: &str) -> Reply {
     let token = token(server).await;
     get(server, path, Some(&token)).await
+}
+
+/// A file holding `contents`, removed when dropped, however the test ends.
+pub fn temp_file(contents: &str) -> NamedTempFile {
+    let mut file = NamedTempFile::new().expect("a temporary file");
+    file.write_all(contents.as_bytes())
+        .expect("the temporary file is written");
+    file
 }
