@@ -106,9 +106,7 @@ pub async fn dump(
     let matches = |path: &str| regex.as_ref().is_none_or(|regex| regex.is_match(path));
     let no_match = || {
         let regex = regex.as_ref().map_or("", |regex| regex.as_str());
-        Failure::NotFound(vec![format!(
-            "no path under {prefix:?} matches {regex:?}"
-        )])
+        Failure::NotFound(vec![format!("no path under {prefix:?} matches {regex:?}")])
     };
     if list {
         let mut paths = client.paths(&dir).await?.ok_or_else(not_found)?;

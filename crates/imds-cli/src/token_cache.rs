@@ -483,7 +483,11 @@ mod tests {
         ] {
             fs::write(&path, junk).unwrap();
             fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-            assert_eq!(loaded(&FileTokenStore::new(temp.path()), &at), None, "{junk:?}");
+            assert_eq!(
+                loaded(&FileTokenStore::new(temp.path()), &at),
+                None,
+                "{junk:?}"
+            );
         }
         store
             .save(&at, &stored(TOKEN, Duration::from_secs(600)))
@@ -505,7 +509,11 @@ mod tests {
         let path = store.path_for(&at).unwrap();
         for mode in [0o640, 0o604, 0o620, 0o602] {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
-            assert_eq!(loaded(&FileTokenStore::new(temp.path()), &at), None, "{mode:o}");
+            assert_eq!(
+                loaded(&FileTokenStore::new(temp.path()), &at),
+                None,
+                "{mode:o}"
+            );
         }
         fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
         assert_eq!(

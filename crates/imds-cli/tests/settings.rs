@@ -432,7 +432,8 @@ async fn verbose_logs_go_to_stderr_without_secrets() {
     assert_eq!(run.code, 0, "{run:?}");
     // -v logs (so the checks below mean something), the data goes to stdout.
     assert!(
-        run.stderr.contains("IMDS token loaded from the token store"),
+        run.stderr
+            .contains("IMDS token loaded from the token store"),
         "{run:?}"
     );
     assert_eq!(run.stdout, imds_mock::DEFAULT_USER_DATA);

@@ -28,14 +28,24 @@ pub type SharedError = Arc<dyn std::error::Error + Send + Sync>;
 /// [`OFF_EC2_HINT`]. The same words as the token layer's own error.
 pub use tower_imds::HOP_LIMIT_HINT;
 
+/// One wording of the off-EC2 advice, for both hints that give it.
+macro_rules! off_ec2_hint {
+    () => {
+        "off EC2, set AWS_EC2_METADATA_DISABLED=true to skip IMDS"
+    };
+}
+
 /// What to do off EC2, where nothing answers at IMDS's address.
-pub const OFF_EC2_HINT: &str = "off EC2, set AWS_EC2_METADATA_DISABLED=true to skip IMDS";
+pub const OFF_EC2_HINT: &str = off_ec2_hint!();
 
 /// What to check when no connection to IMDS can be made. Appended to the
 /// message of [`Error::Unreachable`]. The hop limit does not refuse
 /// connections (it drops answers), so it is not named here.
-pub const UNREACHABLE_HINT: &str = "on EC2, check the endpoint settings (the IPv6 endpoint \
-     must be enabled on the instance to be used)";
+pub const UNREACHABLE_HINT: &str = concat!(
+    off_ec2_hint!(),
+    "; on EC2, check the endpoint settings (the IPv6 endpoint must be enabled on the \
+     instance to be used)"
+);
 
 /// An IMDS request failed.
 ///
@@ -55,7 +65,7 @@ pub enum Error {
     Config(#[from] ConfigError),
 
     /// IMDS could not be reached: no connection, or the connection failed.
-    #[error("could not reach IMDS at {endpoint}; {OFF_EC2_HINT}; {UNREACHABLE_HINT}")]
+    #[error("could not reach IMDS at {endpoint}; {UNREACHABLE_HINT}")]
     Unreachable {
         /// The endpoint tried.
         endpoint: String,

@@ -7,14 +7,14 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use imds::client::DEFAULT_MAX_RESPONSE_SIZE;
-use imds::clock::ManualClock;
+use imds::client::MAX_WALK_ENTRIES;
 use imds::error::ResponseError;
-use imds::{CredentialsProvider, Error, MAX_WALK_ENTRIES};
+use imds::{CredentialsProvider, Error, clock};
 use imds_mock::{MockImds, TokenPutFault, TokenReply};
 use support::{bounded, builder_for, client_for};
 use tower::ServiceExt;
@@ -364,7 +364,7 @@ async fn a_code_other_than_success_is_a_credentials_error() {
         .unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn credentials_already_expired_are_served_only_for_the_short_extension() {
     let mock = MockImds::start_default().await.unwrap();
     mock.set_metadata(
@@ -373,11 +373,8 @@ async fn credentials_already_expired_are_served_only_for_the_short_extension() {
             "SecretAccessKey": "secret", "Token": "token",
             "Expiration": "2020-01-01T00:00:00Z"}"#,
     );
-    let now = SystemTime::now();
-    let clock = ManualClock::new(now);
-    let provider = CredentialsProvider::builder(client_for(&mock))
-        .clock(clock.clone())
-        .build();
+    let now = clock::now();
+    let provider = CredentialsProvider::new(client_for(&mock));
     let credentials = bounded(provider.credentials()).await.unwrap();
     // Documented: expired credentials from IMDS are extended by 5 minutes
     // plus up to 5 minutes of jitter, never served as fresh for longer...
@@ -389,10 +386,10 @@ async fn credentials_already_expired_are_served_only_for_the_short_extension() {
     let fetches = || mock.stats().path_count(&format!("/latest/{CREDENTIALS}"));
     assert_eq!(fetches(), 1);
     // ...and fetched again after the retry delay (1 minute), not kept.
-    clock.advance(Duration::from_secs(30));
+    tokio::time::advance(Duration::from_secs(30)).await;
     bounded(provider.credentials()).await.unwrap();
     assert_eq!(fetches(), 1, "cached until the retry delay");
-    clock.advance(Duration::from_secs(31));
+    tokio::time::advance(Duration::from_secs(31)).await;
     bounded(provider.credentials()).await.unwrap();
     assert_eq!(fetches(), 2, "fetched again after the retry delay");
 }

@@ -6,8 +6,8 @@ mod support;
 use std::time::Duration;
 
 use http::StatusCode;
-use imds::{Error, ImdsV2Layer, TokenTtl};
 use imds::error::ResponseError;
+use imds::{Error, ImdsV2Layer, TokenTtl};
 use imds_mock::{DEFAULT_USER_DATA, MockImds, defaults};
 use support::{builder_for, client_for};
 
@@ -223,7 +223,10 @@ async fn responses_larger_than_the_limit_are_refused() {
 async fn clones_share_one_token_and_the_layer_shares_it_too() {
     let mock = MockImds::start_default().await.unwrap();
     let layer = ImdsV2Layer::new();
-    let client = builder_for(&mock).token_layer(layer.clone()).build().unwrap();
+    let client = builder_for(&mock)
+        .token_layer(layer.clone())
+        .build()
+        .unwrap();
     let clones: Vec<_> = (0..8).map(|_| client.clone()).collect();
     let reads = clones.iter().map(|c| c.instance_id());
     for result in futures_util::future::join_all(reads).await {

@@ -1,13 +1,13 @@
-//! The credentials provider over the client, against imds-mock, with the
-//! provider's clock and the mock's clock moved together by hand.
+//! The credentials provider over the client, against imds-mock, on tokio's
+//! paused clock: the provider's wall clock (`imds::clock`) and the mock's
+//! both follow it, so one `tokio::time::advance` moves them together.
 
 mod support;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use http::StatusCode;
-use imds::clock::{Clock as _, ManualClock};
-use imds::{Client, CredentialsProvider, Error};
+use imds::{Client, CredentialsProvider, Error, clock};
 use imds_mock::MockImds;
 use support::client_for;
 
@@ -18,36 +18,24 @@ const EXTENDED: &str = "/latest/meta-data/iam/security-credentials-extended/imds
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// Both clocks, moved together.
-struct Clocks<'a> {
-    mock: &'a MockImds,
-    provider: ManualClock,
-}
+/// Moves the provider's and the mock's clocks together.
+struct Clocks;
 
-impl Clocks<'_> {
-    fn advance(&self, by: Duration) {
-        self.mock.advance_clock(by);
-        self.provider.advance(by);
+impl Clocks {
+    async fn advance(&self, by: Duration) {
+        tokio::time::advance(by).await;
     }
 }
 
-fn setup(mock: &MockImds) -> (CredentialsProvider<Client>, Clocks<'_>) {
-    let clock = ManualClock::new(SystemTime::now());
+fn setup(mock: &MockImds) -> (CredentialsProvider<Client>, Clocks) {
     let provider = CredentialsProvider::builder(client_for(mock))
-        .clock(clock.clone())
         .refresh_jitter(Duration::ZERO)
         .extension_jitter(Duration::ZERO)
         .build();
-    (
-        provider,
-        Clocks {
-            mock,
-            provider: clock,
-        },
-    )
+    (provider, Clocks)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn discovers_the_role_and_falls_back_to_the_classic_document() {
     let mock = MockImds::start_default().await.unwrap();
     let (provider, _clocks) = setup(&mock);
@@ -57,7 +45,7 @@ async fn discovers_the_role_and_falls_back_to_the_classic_document() {
     assert_eq!(credentials.account_id(), None);
     let lifetime = credentials
         .expiration()
-        .duration_since(SystemTime::now())
+        .duration_since(clock::now())
         .unwrap();
     assert!(lifetime > 5 * HOUR, "{lifetime:?}");
     let stats = mock.stats();
@@ -70,10 +58,10 @@ async fn discovers_the_role_and_falls_back_to_the_classic_document() {
     assert_eq!(mock.stats().reads, stats.reads);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn prefers_the_extended_document() {
     let mock = MockImds::start_default().await.unwrap();
-    let expiration = humantime::format_rfc3339_seconds(SystemTime::now() + 6 * HOUR);
+    let expiration = humantime::format_rfc3339_seconds(clock::now() + 6 * HOUR);
     mock.set_metadata(
         "meta-data/iam/security-credentials-extended/imds-mock-role",
         serde_json::json!({
@@ -90,16 +78,16 @@ async fn prefers_the_extended_document() {
     assert_eq!(mock.stats().path_count(CLASSIC), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refreshes_before_expiry_and_picks_up_rotated_credentials() {
     let mock = MockImds::start_default().await.unwrap();
     let (provider, clocks) = setup(&mock);
     let first = provider.credentials().await.unwrap();
     // 6 h credentials, refreshed 5 min before they expire (no jitter).
-    clocks.advance(6 * HOUR - 6 * MINUTE);
+    clocks.advance(6 * HOUR - 6 * MINUTE).await;
     assert_eq!(provider.credentials().await.unwrap(), first, "not yet");
     assert_eq!(mock.stats().path_count(CLASSIC), 1);
-    clocks.advance(2 * MINUTE);
+    clocks.advance(2 * MINUTE).await;
     let second = provider.credentials().await.unwrap();
     assert_eq!(mock.stats().path_count(CLASSIC), 2);
     assert_ne!(second.access_key_id(), first.access_key_id());
@@ -111,36 +99,36 @@ async fn refreshes_before_expiry_and_picks_up_rotated_credentials() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_outage_serves_valid_credentials_unchanged() {
     let mock = MockImds::start_default().await.unwrap();
     let (provider, clocks) = setup(&mock);
     let first = provider.credentials().await.unwrap();
     mock.set_disabled(true);
-    clocks.advance(6 * HOUR - 4 * MINUTE);
+    clocks.advance(6 * HOUR - 4 * MINUTE).await;
     let served = provider.credentials().await.unwrap();
     assert_eq!(served, first, "still valid: not extended");
     assert!(mock.stats().token_requests + mock.stats().reads > 4);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_outage_extends_expired_credentials() {
     let mock = MockImds::start_default().await.unwrap();
     let (provider, clocks) = setup(&mock);
     let first = provider.credentials().await.unwrap();
     mock.set_disabled(true);
-    clocks.advance(7 * HOUR);
+    clocks.advance(7 * HOUR).await;
     let served = provider.credentials().await.unwrap();
     assert_eq!(served.access_key_id(), first.access_key_id());
-    assert_eq!(served.expiration(), clocks.provider.now() + 5 * MINUTE);
+    assert_eq!(served.expiration(), clock::now() + 5 * MINUTE);
     // IMDS back: the next refresh (after the retry delay) gets new ones.
     mock.set_disabled(false);
-    clocks.advance(2 * MINUTE);
+    clocks.advance(2 * MINUTE).await;
     let fresh = provider.credentials().await.unwrap();
     assert_ne!(fresh.access_key_id(), first.access_key_id());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn nothing_loaded_yet_is_an_error() {
     let mock = MockImds::builder()
         .disabled(true)
@@ -166,7 +154,7 @@ async fn nothing_loaded_yet_is_an_error() {
     assert!(matches!(error, Error::NoRole { role: None }), "{error:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_code_other_than_success_is_an_error() {
     let mock = MockImds::start_default().await.unwrap();
     mock.set_metadata(
@@ -183,7 +171,7 @@ async fn a_code_other_than_success_is_an_error() {
     assert!(error.to_string().contains("trust policy"), "{error}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn concurrent_callers_share_one_fetch() {
     let mock = MockImds::start_default().await.unwrap();
     let (provider, _clocks) = setup(&mock);

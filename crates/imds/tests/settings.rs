@@ -199,7 +199,10 @@ async fn v1_only_mock() -> MockImds {
 #[tokio::test]
 async fn opt_in_fallback_reads_without_a_token() {
     let mock = v1_only_mock().await;
-    let client = builder_for(&mock).token_layer(ImdsV2Layer::new().fallback_to_imdsv1(true)).build().unwrap();
+    let client = builder_for(&mock)
+        .token_layer(ImdsV2Layer::new().fallback_to_imdsv1(true))
+        .build()
+        .unwrap();
     assert_eq!(client.instance_id().await.unwrap(), defaults::INSTANCE_ID);
     let read = mock
         .requests()

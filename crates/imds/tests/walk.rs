@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use imds::error::ResponseError;
 use imds::Error;
 use imds::client::MAX_WALK_DEPTH;
+use imds::error::ResponseError;
 use imds_mock::{MockImds, defaults};
 use serde_json::json;
 use support::{builder_for, client_for};

@@ -11,8 +11,8 @@ use http_body::Body;
 use tower::{BoxError, Service};
 use tower_imds::{ImdsRetryPolicy, ImdsV2Layer};
 
-use super::race::Endpoints;
 use super::probe::ClientRetryPolicy;
+use super::race::Endpoints;
 use super::stack::{self, HttpService, RequestBody};
 use super::{Client, Enabled, Inner, State};
 use crate::config::{self, Endpoint, EndpointMode, Overrides, Resolved, Settings};

@@ -47,8 +47,8 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use tokio::time::error::Elapsed;
 use tower::{BoxError, ServiceExt};
-use tower_imds::{ImdsV2Layer, MetadataToken};
 use tower_imds::header::TOKEN_PATH;
+use tower_imds::{ImdsV2Layer, MetadataToken};
 
 pub use self::builder::{
     ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RACE_DELAY, Mode,

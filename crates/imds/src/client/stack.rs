@@ -38,7 +38,6 @@ use tower_imds::ImdsV2Layer;
 
 use super::probe::ClientRetryPolicy;
 
-
 /// Marks the request of [`Client::token`](super::Client::token): the
 /// innermost service answers it with an empty 200 itself, so that only the
 /// token `PUT` the layer sends for it (a fresh request, which carries none

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::ResponseError;
 use crate::credentials::Credentials;
 use crate::error::Error;
+use crate::error::ResponseError;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::Error;
 use crate::document::{self, IamInfo, IdentityDocument, SpotInstanceAction};
+use crate::error::Error;
 use crate::error::ResponseError;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};

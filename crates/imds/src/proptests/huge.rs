@@ -3,10 +3,10 @@
 //! client caps response bodies before they reach a parser; these guard
 //! the parsers themselves.)
 
-use crate::document::{self, IdentityDocument};
-use crate::error::ResponseError;
 use crate::credentials::Credentials;
+use crate::document::{self, IdentityDocument};
 use crate::error::Error;
+use crate::error::ResponseError;
 use crate::{listing, profile};
 
 const TEN_MB: usize = 10 * 1024 * 1024;

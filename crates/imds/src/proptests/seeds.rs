@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::document::{self, IdentityDocument};
 use crate::credentials::Credentials;
+use crate::document::{self, IdentityDocument};
 use crate::{listing, profile};
 
 /// The seeds of `target`, by file name.

@@ -1,9 +1,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
-use tower_imds::clock;
 use crate::credentials::fake::FakeImds;
 use crate::credentials::fetch::{SECURITY_CREDENTIALS as LIST, SECURITY_CREDENTIALS_EXTENDED};
+use tower_imds::clock;
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLETOKEN";
@@ -32,7 +32,13 @@ impl TestClock {
         if past != 0 {
             tokio::time::advance(Duration::from_nanos(1_000_000_000 - u64::from(past))).await;
         }
-        assert_eq!(clock::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos(), 0);
+        assert_eq!(
+            clock::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos(),
+            0
+        );
         T0.with(|t0| t0.set(clock::now()));
         Self
     }
@@ -47,7 +53,9 @@ impl TestClock {
 
     /// Moves the clock forward to `at`.
     async fn set(&self, at: SystemTime) {
-        let by = at.duration_since(clock::now()).expect("the clock only moves forward");
+        let by = at
+            .duration_since(clock::now())
+            .expect("the clock only moves forward");
         tokio::time::advance(by).await;
     }
 }
@@ -160,7 +168,9 @@ async fn refreshes_inside_the_jittered_window_not_at_expiry() {
     imds.set(&extended("web"), document("AKID2", t0() + 12 * HOUR));
 
     // More than window + maximum jitter (10 minutes) left: cached.
-    clock.set(expiration - 10 * MINUTE - Duration::from_secs(1)).await;
+    clock
+        .set(expiration - 10 * MINUTE - Duration::from_secs(1))
+        .await;
     let credentials = provider.credentials().await.unwrap();
     assert_eq!(credentials.access_key_id(), "AKID1");
     assert_eq!(imds.requests().len(), 2);
@@ -181,7 +191,9 @@ async fn refresh_window_and_jitter_are_configurable() {
         .build();
     provider.credentials().await.unwrap();
     let expiration = t0() + 6 * HOUR;
-    clock.set(expiration - 30 * MINUTE - Duration::from_secs(1)).await;
+    clock
+        .set(expiration - 30 * MINUTE - Duration::from_secs(1))
+        .await;
     provider.credentials().await.unwrap();
     assert_eq!(imds.requests().len(), 2);
     clock.set(expiration - 30 * MINUTE).await;
