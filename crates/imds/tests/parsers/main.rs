@@ -8,7 +8,6 @@ mod credentials;
 mod document;
 mod huge;
 mod listing;
-mod profile;
 mod seeds;
 
 use proptest::test_runner::Config;
