@@ -70,6 +70,13 @@ pub mod error;
 pub mod listing;
 pub mod profile;
 
+// For the workspace's conformance tests and fuzz targets: not a stable API.
+#[cfg(feature = "__internals")]
+#[doc(hidden)]
+pub mod __internals {
+    pub use crate::profile::{DEFAULT_PROFILE, ParseError, parse, parse_profiles};
+}
+
 pub use crate::client::{Client, ClientBuilder, MAX_WALK_DEPTH, MAX_WALK_ENTRIES, Mode};
 pub use crate::credentials::{Credentials, CredentialsProvider, MetadataSource};
 pub use crate::env::Env;
