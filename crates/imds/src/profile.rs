@@ -25,14 +25,15 @@
 //!   so `EC2_Metadata_Service_Endpoint` works. A key made of other characters
 //!   than a profile name's (`in valid = x`) is ignored, as in the SDKs.
 //!   Values are kept as written. Profile names are case-sensitive.
-//! - **Comments**: lines starting with `#` or `;`; in a property line, a `#`
-//!   or `;` preceded by whitespace starts a comment (`key = a#b` keeps
-//!   `a#b`); in a section line, `#` or `;` anywhere starts one.
+//! - **Comments**: lines starting with `#` or `;`, indented or not; in a
+//!   property line, a `#` or `;` preceded by whitespace starts a comment
+//!   (`key = a#b` keeps `a#b`); in a section line, `#` or `;` anywhere starts
+//!   one.
 //! - **Continuation lines**: an indented line continues the property above it
 //!   (its text is appended to the value after a newline, comment characters
-//!   and all). Under a property with an empty value (`s3 =`), indented lines
-//!   are sub-properties and must be `key = value`. No IMDS setting uses
-//!   either.
+//!   after its start and all: `  more # c` appends `more # c`). Under a
+//!   property with an empty value (`s3 =`), indented lines are
+//!   sub-properties and must be `key = value`. No IMDS setting uses either.
 //! - **Line endings**: `\n` or `\r\n`.
 //!
 //! Two differences from aws-config, where the conformance suite is silent:
