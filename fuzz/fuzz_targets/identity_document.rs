@@ -9,8 +9,9 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
+use imds::__internals as document;
 use imds::Error;
-use imds::document::{self, IamInfo, IdentityDocument, SpotInstanceAction};
+use imds::document::{IamInfo, IdentityDocument, SpotInstanceAction};
 use imds::error::ResponseError;
 use libfuzzer_sys::fuzz_target;
 use serde::{Serialize, de::DeserializeOwned};

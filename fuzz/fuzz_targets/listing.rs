@@ -7,7 +7,7 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use imds::{document, listing};
+use imds::__internals::{self as document, listing};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|body: &[u8]| {

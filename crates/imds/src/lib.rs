@@ -83,6 +83,8 @@ mod proptests;
 pub mod __internals {
     use crate::Error;
 
+    pub use crate::profile::{DEFAULT_PROFILE, ParseError, parse, parse_profiles};
+
     /// Directory listings.
     pub mod listing {
         pub use crate::listing::{Entry, PublicKey, parse, parse_public_keys};
