@@ -41,7 +41,7 @@ pub async fn run(endpoint: &str) -> Result<Summary, Error> {
         .collect();
     let expiration = credentials.expiration();
     let remaining = expiration
-        .duration_since(SystemTime::now())
+        .duration_since(imds::clock::now())
         .map(|left| format!("in {} min", left.as_secs() / 60))
         .unwrap_or_else(|_| "already".to_owned());
     let printed = format!(

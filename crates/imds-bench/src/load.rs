@@ -2,7 +2,9 @@
 //! through anything that can send one read ([`Read`]).
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use http::{Request, Response};
 use http_body::Body;

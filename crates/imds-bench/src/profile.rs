@@ -13,7 +13,7 @@
 //! 64, where the CPU is the limit: `perf stat` then gives the CPU time per
 //! read (user and kernel) of one variant under load.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 use tower::{BoxError, ServiceBuilder};
 use tower_imds::ImdsV2Layer;

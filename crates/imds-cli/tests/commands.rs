@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use imds_mock::MockImds;
 use serde_json::Value;
@@ -434,7 +434,7 @@ async fn credential_process_output_is_what_the_aws_cli_parses() {
     let expiration = json["Expiration"].as_str().unwrap();
     assert_eq!(expiration, document["Expiration"].as_str().unwrap());
     let at = humantime::parse_rfc3339(expiration).expect("RFC 3339");
-    assert!(at > SystemTime::now() + Duration::from_secs(3600));
+    assert!(at > imds::clock::now() + Duration::from_secs(3600));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use imds_mock::MockImds;
 use serde_json::Value;
@@ -17,7 +17,7 @@ fn cached(sandbox: &Sandbox, mock: &MockImds) -> Value {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
+    imds::clock::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()

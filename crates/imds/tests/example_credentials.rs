@@ -4,7 +4,7 @@
 #[path = "../../../examples/credentials.rs"]
 mod credentials;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 #[tokio::test]
 async fn prints_role_expiry_and_key_tail_but_no_secret() {
@@ -14,7 +14,7 @@ async fn prints_role_expiry_and_key_tail_but_no_secret() {
     assert_eq!(summary.key_id_tail.len(), 4);
     let left = summary
         .expiration
-        .duration_since(SystemTime::now())
+        .duration_since(imds::clock::now())
         .unwrap();
     assert!(left > Duration::from_secs(5 * 3600), "{left:?}");
 

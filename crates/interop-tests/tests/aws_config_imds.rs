@@ -95,7 +95,7 @@ impl SharedClock {
 
 impl TimeSource for SharedClock {
     fn now(&self) -> SystemTime {
-        SystemTime::now() + *self.offset.lock().unwrap()
+        imds::clock::now() + *self.offset.lock().unwrap()
     }
 }
 
@@ -256,7 +256,7 @@ async fn the_credentials_provider_parses_the_role_credentials() {
     assert_eq!(credentials.secret_access_key().len(), 40);
     assert!(credentials.session_token().is_some());
     let expiry = credentials.expiry().expect("IMDS credentials expire");
-    let lifetime = expiry.duration_since(std::time::SystemTime::now()).unwrap();
+    let lifetime = expiry.duration_since(imds::clock::now()).unwrap();
     assert!(lifetime > Duration::from_secs(5 * 3600), "{lifetime:?}");
     // It discovered the role from the listing, then fetched it.
     assert_eq!(
@@ -326,7 +326,7 @@ async fn an_unanswered_token_put_times_out() {
     let server = MockImds::start_default().await.unwrap();
     server.set_token_put_unanswered(true);
     let client = imds_client(&server);
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let result = client.get("/latest/meta-data/instance-id").await;
     assert!(result.is_err(), "{result:?}");
     assert!(

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::credential_process::CredentialProcessProvider;
 use aws_credential_types::provider::ProvideCredentials;
@@ -70,7 +70,7 @@ async fn aws_config_accepts_the_credential_process_output() {
     assert_eq!(credentials.session_token(), document["Token"].as_str());
     let expiration = humantime::parse_rfc3339(document["Expiration"].as_str().unwrap()).unwrap();
     assert_eq!(credentials.expiry(), Some(expiration));
-    assert!(expiration > SystemTime::now() + Duration::from_secs(3600));
+    assert!(expiration > imds::clock::now() + Duration::from_secs(3600));
     // The CLI read them through IMDSv2: every read carried a token.
     assert!(server.stats().token_puts >= 1);
     let reads: Vec<_> = server

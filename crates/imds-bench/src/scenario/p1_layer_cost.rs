@@ -10,14 +10,12 @@
 //! Timed per batch, not per call (two clock reads would cost about as much
 //! as what is measured), in interleaved rounds.
 
-use std::{
-    convert::Infallible,
-    time::{Duration, Instant},
-};
+use std::{convert::Infallible, time::Duration};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, Uri};
 use http_body_util::Full;
+use tokio::time::Instant;
 use tower::{BoxError, Service, ServiceBuilder, service_fn};
 use tower_imds::{ImdsV2Layer, MetadataToken, header::X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS};
 

@@ -11,7 +11,9 @@
 //! measure the token machinery rather than 1,000 TCP handshakes, and they
 //! alternate (cold first in even rounds).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::task::JoinSet;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};

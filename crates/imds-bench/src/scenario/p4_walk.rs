@@ -22,7 +22,9 @@
 //! cap any walk's speed-up at 8× (reads / (depth + 1)), and a larger,
 //! common shape (secondary network interfaces, tags, volumes).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use imds::__internals::listing;
 use imds_bench::{

@@ -7,10 +7,8 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use imds_mock::MockImds;
 
@@ -19,7 +17,7 @@ pub const REFUSED: &str = "http://127.0.0.1:1";
 
 /// A private directory tree for one test, removed on drop.
 pub struct Sandbox {
-    root: PathBuf,
+    root: tempfile::TempDir,
 }
 
 /// What a run printed and how it exited.
@@ -60,31 +58,25 @@ impl Run {
 
 impl Sandbox {
     pub fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let root = std::env::temp_dir().join(format!(
-            "imds-cli-e2e-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(root.join("home"))
+        let root = tempfile::Builder::new()
+            .prefix("imds-cli-e2e-")
+            .permissions(fs::Permissions::from_mode(0o700))
+            .tempdir()
             .unwrap();
-        fs::write(root.join("aws-config"), "").unwrap();
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(root.path().join("home"))
+            .unwrap();
+        fs::write(root.path().join("aws-config"), "").unwrap();
         Self { root }
     }
 
     pub fn home(&self) -> PathBuf {
-        self.root.join("home")
+        self.root.path().join("home")
     }
 
     pub fn cache_home(&self) -> PathBuf {
-        self.root.join("cache")
+        self.root.path().join("cache")
     }
 
     /// Where the token files go.
@@ -109,7 +101,7 @@ impl Sandbox {
     }
 
     pub fn config_file(&self) -> PathBuf {
-        self.root.join("aws-config")
+        self.root.path().join("aws-config")
     }
 
     /// Runs `imds --endpoint ENDPOINT ARGS`, with
@@ -150,7 +142,7 @@ impl Sandbox {
             .env("AWS_CONFIG_FILE", self.config_file())
             .env(
                 "AWS_SHARED_CREDENTIALS_FILE",
-                self.root.join("aws-credentials"),
+                self.root.path().join("aws-credentials"),
             )
             .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint)
             .envs(env.iter().copied())
@@ -163,12 +155,6 @@ impl Sandbox {
             stdout: output.stdout,
             stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
         }
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
     }
 }
 

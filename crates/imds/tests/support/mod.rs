@@ -114,39 +114,28 @@ pub async fn ipv6_mock() -> Option<MockImds> {
     }
 }
 
-/// A temporary directory, removed on drop.
-pub struct TempDir(PathBuf);
+/// A temporary directory, removed on drop (however the test ends).
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(name: &str) -> Self {
-        let random: u64 = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-        let path = std::env::temp_dir().join(format!(
-            "imds-test-{name}-{}-{random:x}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("imds-test-{name}-"))
+            .tempdir()
+            .unwrap();
+        Self(dir)
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     /// Writes `~/.aws/config` under this directory (as HOME).
     pub fn write_config(&self, text: &str) -> PathBuf {
-        let dir = self.0.join(".aws");
+        let dir = self.path().join(".aws");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("config");
         std::fs::write(&path, text).unwrap();
         path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
