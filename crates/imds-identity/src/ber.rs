@@ -65,7 +65,7 @@ impl fmt::Display for BerError {
             BerErrorKind::TrailingData => "bytes after the end of the structure",
             BerErrorKind::Empty => "empty",
         };
-        write!(f, "BER {what} (at byte {})", self.offset)
+        write!(f, "invalid BER at byte {}: {what}", self.offset)
     }
 }
 

@@ -65,7 +65,7 @@ pub enum VerifyError {
     /// The PKCS#7 was signed by a certificate other than the region's
     /// (another region's, or not AWS's).
     #[error(
-        "the {form} signer is not {region}'s certificate (signed for another region, or not by AWS)"
+        "signer check ({form}): the PKCS#7's signer is not {region}'s certificate (signed for another region, or not by AWS)"
     )]
     SignerNotTrusted {
         /// The form checked.
@@ -95,7 +95,7 @@ pub enum VerifyError {
 
     /// The signature does not verify with the region's certificate.
     #[error(
-        "the {form} signature does not verify with {region}'s certificate (document changed, or signed by another key)"
+        "signature check ({form}): the signature does not verify with {region}'s certificate (document changed, or signed by another key)"
     )]
     BadSignature {
         /// The form checked.

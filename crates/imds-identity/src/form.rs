@@ -24,7 +24,7 @@ pub enum Form {
     /// The older PKCS#7 (CMS SignedData) with DSA and SHA-1 that embeds the
     /// document; checked against the region's DSA certificate (in China an
     /// RSA one). Only with the `legacy-pkcs7` feature and
-    /// [`Verifier::allow_legacy_pkcs7`](crate::Verifier::allow_legacy_pkcs7).
+    /// `Verifier::allow_legacy_pkcs7(true)`.
     Pkcs7,
 }
 

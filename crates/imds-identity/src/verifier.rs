@@ -251,28 +251,28 @@ impl Verifier {
         document: &IdentityDocument,
         now: SystemTime,
     ) -> Result<(), PolicyError> {
-        if let Some(expected) = &self.region {
-            if *expected != document.region {
-                return Err(PolicyError::RegionMismatch {
-                    expected: expected.clone(),
-                    found: document.region.clone(),
-                });
-            }
+        if let Some(expected) = &self.region
+            && *expected != document.region
+        {
+            return Err(PolicyError::RegionMismatch {
+                expected: expected.clone(),
+                found: document.region.clone(),
+            });
         }
-        if let Some(expected) = &self.instance_id {
-            if *expected != document.instance_id {
-                return Err(PolicyError::InstanceMismatch {
-                    expected: expected.clone(),
-                    found: document.instance_id.clone(),
-                });
-            }
+        if let Some(expected) = &self.instance_id
+            && *expected != document.instance_id
+        {
+            return Err(PolicyError::InstanceMismatch {
+                expected: expected.clone(),
+                found: document.instance_id.clone(),
+            });
         }
-        if let Some(accounts) = &self.allowed_accounts {
-            if !accounts.contains(&document.account_id) {
-                return Err(PolicyError::AccountNotAllowed {
-                    account_id: document.account_id.clone(),
-                });
-            }
+        if let Some(accounts) = &self.allowed_accounts
+            && !accounts.contains(&document.account_id)
+        {
+            return Err(PolicyError::AccountNotAllowed {
+                account_id: document.account_id.clone(),
+            });
         }
         if let Some(max_age) = self.max_age {
             let pending_at =

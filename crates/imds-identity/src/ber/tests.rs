@@ -127,7 +127,7 @@ fn size_is_bounded() {
 #[test]
 fn error_says_where_without_quoting() {
     let error = to_der(&hex("30 80 05 00")).unwrap_err();
-    assert_eq!(error.to_string(), "BER truncated (at byte 4)");
+    assert_eq!(error.to_string(), "invalid BER at byte 4: truncated");
 }
 
 /// An ASN.1 value tree, to encode both ways.
@@ -179,9 +179,9 @@ fn der(node: &Node, out: &mut Vec<u8>) {
 /// padded long lengths, OCTET STRINGs in segments) drawn from `choices`.
 fn ber(node: &Node, choices: &mut impl Iterator<Item = u8>, out: &mut Vec<u8>) {
     let mut choice = || choices.next().unwrap_or(0);
-    let mut header = |out: &mut Vec<u8>, tag: u8, length: usize, pick: u8| {
+    let header = |out: &mut Vec<u8>, tag: u8, length: usize, pick: u8| {
         out.push(tag);
-        if pick % 3 == 0 {
+        if pick.is_multiple_of(3) {
             // long form padded to four octets
             out.push(0x84);
             out.extend_from_slice(&(length as u32).to_be_bytes());
@@ -196,7 +196,7 @@ fn ber(node: &Node, choices: &mut impl Iterator<Item = u8>, out: &mut Vec<u8>) {
         }
         Node::Octets(bytes) => {
             let pick = choice();
-            if pick % 2 == 0 || bytes.is_empty() {
+            if pick.is_multiple_of(2) || bytes.is_empty() {
                 header(out, 0x04, bytes.len(), pick);
                 out.extend_from_slice(bytes);
             } else {
@@ -216,7 +216,7 @@ fn ber(node: &Node, choices: &mut impl Iterator<Item = u8>, out: &mut Vec<u8>) {
             for child in children {
                 ber(child, choices, &mut contents);
             }
-            if pick % 2 == 1 {
+            if !pick.is_multiple_of(2) {
                 out.extend_from_slice(&[*tag, 0x80]);
                 out.extend_from_slice(&contents);
                 out.extend_from_slice(&[0, 0]);
