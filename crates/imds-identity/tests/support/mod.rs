@@ -145,3 +145,5 @@ pub fn assert_no_blob(message: &str, material: &[u8]) {
         );
     }
 }
+#[cfg(feature = "legacy-pkcs7")]
+pub mod fuzz_oracle;
