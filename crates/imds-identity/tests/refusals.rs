@@ -416,3 +416,31 @@ fn a_certificate_of_the_wrong_kind_is_refused() {
         );
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    /// Real AWS PKCS#7s with bytes changed anywhere: never a panic, and a
+    /// refusal quotes none of the material. An accepted one can only have
+    /// changed what the signature does not cover (the versions, the
+    /// unsigned digestAlgorithms set): the document is still the signed one.
+    #[test]
+    fn mutated_real_pkcs7_is_handled(
+        sample in proptest::sample::select(vec![A, B, "us-west-1_2021-09-11_teleport-join-ec2-test-instance2"]),
+        flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 1..4),
+    ) {
+        let Some(samples) = samples_dir() else { return Ok(()) };
+        let sample = Sample::new(&samples, sample);
+        let mut blob = sample.decoded(Form::Rsa2048).unwrap();
+        for (at, value) in flips {
+            let index = at.index(blob.len());
+            blob[index] = value;
+        }
+        let document = sample.document();
+        let material = Material::new(document.clone()).with_rsa2048(base64(&blob));
+        match Verifier::new().verify_at(&material, epoch()) {
+            Ok(verified) => proptest::prop_assert_eq!(verified.bytes().as_ref(), document.as_slice()),
+            Err(error) => assert_no_blob(&error.to_string(), material.get(Form::Rsa2048).unwrap()),
+        }
+    }
+}
