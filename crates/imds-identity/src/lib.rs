@@ -75,6 +75,8 @@ mod signed_data;
 mod table;
 mod verifier;
 
+/// The byte buffer of [`Material`] and [`VerifiedDocument::bytes`].
+pub use bytes::Bytes;
 pub use certificate::{CertificateError, CertificateSource};
 pub use document::IdentityDocument;
 pub use error::{PolicyError, VerifyError};
