@@ -6,6 +6,8 @@
 //! certificate is a trust anchor taken from AWS's page, and one AWS still
 //! uses has expired (the pre-2024 RSA one, whose key the 2024 ones reuse).
 
+use std::sync::OnceLock;
+
 use const_oid::db::{rfc5912, rfc5912::ID_DSA};
 use der::{Decode, DecodePem, Encode};
 use rsa::PublicKey as RsaPublicKey;
@@ -171,4 +173,25 @@ fn dsa_key(spki: &spki::SubjectPublicKeyInfoOwned) -> Result<PublicKey, Certific
 #[cfg(not(feature = "legacy-pkcs7"))]
 fn dsa_key(_: &spki::SubjectPublicKeyInfoOwned) -> Result<PublicKey, CertificateError> {
     Err(CertificateError::LegacyPkcs7NotBuilt)
+}
+/// The embedded certificates, parsed once per process on first use.
+/// An entry that fails to parse keeps its error (a test makes sure none
+/// does); the pkcs7 entries are skipped without the `legacy-pkcs7` feature.
+pub(crate) fn parsed_table() -> &'static [(
+    &'static EmbeddedCertificate,
+    Result<TrustedCertificate, CertificateError>,
+)] {
+    static PARSED: OnceLock<
+        Vec<(
+            &'static EmbeddedCertificate,
+            Result<TrustedCertificate, CertificateError>,
+        )>,
+    > = OnceLock::new();
+    PARSED.get_or_init(|| {
+        crate::embedded_certificates()
+            .iter()
+            .filter(|entry| entry.form != Form::Pkcs7 || cfg!(feature = "legacy-pkcs7"))
+            .map(|entry| (entry, TrustedCertificate::embedded(entry)))
+            .collect()
+    })
 }

@@ -6,9 +6,6 @@
 //! Regions missing here (opened after the date taken) are added by the
 //! caller with [`Verifier::with_certificate`](crate::Verifier::with_certificate).
 
-use std::sync::OnceLock;
-
-use crate::certificate::{CertificateError, TrustedCertificate};
 use crate::{Form, Partition};
 
 mod aws;
@@ -48,28 +45,6 @@ pub fn embedded_certificates() -> &'static [EmbeddedCertificate] {
     aws::CERTIFICATES
 }
 
-/// The embedded certificates, parsed once per process on first use.
-/// An entry that fails to parse keeps its error (a test makes sure none
-/// does); the pkcs7 entries are skipped without the `legacy-pkcs7` feature.
-pub(crate) fn parsed() -> &'static [(
-    &'static EmbeddedCertificate,
-    Result<TrustedCertificate, CertificateError>,
-)] {
-    static PARSED: OnceLock<
-        Vec<(
-            &'static EmbeddedCertificate,
-            Result<TrustedCertificate, CertificateError>,
-        )>,
-    > = OnceLock::new();
-    PARSED.get_or_init(|| {
-        embedded_certificates()
-            .iter()
-            .filter(|entry| entry.form != Form::Pkcs7 || cfg!(feature = "legacy-pkcs7"))
-            .map(|entry| (entry, TrustedCertificate::embedded(entry)))
-            .collect()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -78,7 +53,7 @@ mod tests {
 
     #[test]
     fn every_embedded_certificate_parses() {
-        for (entry, parsed) in parsed() {
+        for (entry, parsed) in crate::certificate::parsed_table() {
             if let Err(error) = parsed {
                 panic!("{} {}: {error}", entry.region, entry.form);
             }
@@ -91,7 +66,7 @@ mod tests {
                 .filter(|entry| entry.form != Form::Pkcs7)
                 .count()
         };
-        assert_eq!(parsed().len(), expected);
+        assert_eq!(crate::certificate::parsed_table().len(), expected);
     }
 
     #[test]

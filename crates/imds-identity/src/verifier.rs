@@ -10,7 +10,7 @@ use bytes::Bytes;
 use crate::certificate::{CertificateError, CertificateSource, TrustedCertificate};
 use crate::material::{MAX_MATERIAL_LEN, decode_base64};
 use crate::{
-    Form, IdentityDocument, Material, PolicyError, VerifyError, ber, signature, signed_data, table,
+    Form, IdentityDocument, Material, PolicyError, VerifyError, ber, signature, signed_data,
 };
 
 /// Verifies instance identity documents against AWS's signatures.
@@ -227,7 +227,7 @@ impl Verifier {
             .map(|(_, _, certificate)| certificate.as_ref())
             .collect();
         if self.embedded {
-            for (entry, parsed) in table::parsed() {
+            for (entry, parsed) in crate::certificate::parsed_table() {
                 if entry.region != region || entry.form != form {
                     continue;
                 }
