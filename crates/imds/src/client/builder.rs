@@ -13,7 +13,7 @@ use tower_imds::{ImdsRetryPolicy, ImdsV2Layer};
 
 use super::probe::ClientRetryPolicy;
 use super::race::Endpoints;
-use super::stack::{self, HttpService, RequestBody};
+use super::stack::{self, RequestBody, Stacks};
 use super::{Client, Enabled, Inner, State};
 use crate::config::{self, Endpoint, EndpointMode, Overrides, Resolved, Settings};
 use crate::env::Env;
@@ -77,7 +77,7 @@ pub struct ClientBuilder {
     max_response_size: usize,
     concurrency: usize,
     race_delay: Duration,
-    http_service: Option<Box<dyn FnOnce(Wrap) -> HttpService + Send>>,
+    http_service: Option<Box<dyn FnOnce(Wrap) -> Stacks + Send>>,
 }
 
 /// What the stack around a custom inner service is built from.
@@ -324,7 +324,7 @@ impl ClientBuilder {
             policy,
             timeout,
         };
-        let service = match self.http_service {
+        let stacks = match self.http_service {
             Some(make) => make(wrap),
             None => stack::wrap(
                 stack::default_http_client(timeout),
@@ -334,7 +334,8 @@ impl ClientBuilder {
             ),
         };
         let enabled = Enabled {
-            service,
+            service: stacks.reads,
+            token_service: stacks.token,
             layer,
             endpoints: Endpoints::new(&settings.endpoint.value, self.race_delay),
             settings,

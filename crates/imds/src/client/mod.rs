@@ -55,7 +55,7 @@ pub use self::builder::{
 };
 use self::race::{Endpoints, Family};
 pub use self::stack::RequestBody;
-use self::stack::{HttpService, ResponseBody, TokenOnly};
+use self::stack::{HttpService, ResponseBody};
 pub use self::walk::{MAX_WALK_DEPTH, MAX_WALK_ENTRIES};
 use crate::config::{Settings, Source};
 use crate::credentials::{CredentialsProvider, MetadataSource};
@@ -142,6 +142,8 @@ enum State {
 /// Everything an enabled client holds.
 pub(crate) struct Enabled {
     service: HttpService,
+    /// [`Client::token`]'s twin of `service` (see `stack::Stacks`).
+    token_service: HttpService,
     /// The stack's token layer, as the client adjusted it: for `Debug`.
     layer: ImdsV2Layer,
     endpoints: Endpoints,
@@ -216,7 +218,8 @@ impl Client {
     /// # }
     /// ```
     pub async fn token(&self) -> Result<Option<MetadataToken>, Error> {
-        let (_, response) = self.enabled()?.send(TOKEN_PATH, Some(TokenOnly)).await?;
+        let enabled = self.enabled()?;
+        let (_, response) = enabled.send(TOKEN_PATH, &enabled.token_service).await?;
         Ok(tower_imds::get_metadata_token(&response).cloned())
     }
 
@@ -404,7 +407,7 @@ impl Enabled {
     /// `GET path` (absolute) through the stack; the body on 2xx, `None` on
     /// 404.
     async fn fetch(&self, path: &str) -> Result<Option<Bytes>, Error> {
-        let (base, response) = self.send(path, None).await?;
+        let (base, response) = self.send(path, &self.service).await?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -420,20 +423,19 @@ impl Enabled {
 
     /// Sends `GET path` to the current endpoint, racing for one first in
     /// auto mode. Returns the endpoint used (borrowed: no copy per request)
-    /// and the response. With `TokenOnly`, the stack answers the request
-    /// itself once the layer has a token (see [`Client::token`]).
+    /// and the response.
     async fn send(
         &self,
         path: &str,
-        token_only: Option<TokenOnly>,
+        service: &HttpService,
     ) -> Result<(&str, Response<ResponseBody>), Error> {
         match self.endpoints.current() {
-            Some(base) => Ok((base, self.call(base, path, token_only).await?)),
+            Some(base) => Ok((base, self.call(base, path, service).await?)),
             // Boxed: the race holds two requests and a timer, and its state
             // would otherwise make every request's future (moved as it is
             // built) several times larger. Only auto mode's first requests
             // come here.
-            None => Box::pin(self.race(path, token_only)).await,
+            None => Box::pin(self.race(path, service)).await,
         }
     }
 
@@ -441,7 +443,7 @@ impl Enabled {
     async fn race(
         &self,
         path: &str,
-        token_only: Option<TokenOnly>,
+        service: &HttpService,
     ) -> Result<(&str, Response<ResponseBody>), Error> {
         let Endpoints::Race {
             ipv4,
@@ -457,8 +459,8 @@ impl Enabled {
             .get_or_try_init(|| async {
                 let (family, response) =
                     race::race(
-                    self.call(ipv4, path, token_only),
-                    self.call(ipv6, path, token_only),
+                    self.call(ipv4, path, service),
+                    self.call(ipv6, path, service),
                     *delay,
                 )
                 .await?;
@@ -473,16 +475,16 @@ impl Enabled {
             .await?;
         match first {
             Some(response) => Ok((base, response)),
-            None => Ok((base, self.call(base, path, token_only).await?)),
+            None => Ok((base, self.call(base, path, service).await?)),
         }
     }
 
-    /// One request through the stack to `base`.
+    /// One request through `service` to `base`.
     async fn call(
         &self,
         base: &str,
         path: &str,
-        token_only: Option<TokenOnly>,
+        service: &HttpService,
     ) -> Result<Response<ResponseBody>, Error> {
         // Concatenated rather than `format!`ed (the formatting machinery
         // cost more than the rest of building the request), into a string
@@ -496,11 +498,8 @@ impl Enabled {
         })?;
         let mut request = Request::new(RequestBody::new()); // a GET
         *request.uri_mut() = uri;
-        if let Some(marker) = token_only {
-            request.extensions_mut().insert(marker);
-        }
         let timeout = self.settings.timeout.value;
-        self.service
+        service
             .clone()
             .oneshot(request)
             .await

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{self, Either, Ready};
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use http_body::Body;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty};
@@ -37,14 +37,6 @@ use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_imds::ImdsV2Layer;
 
 use super::probe::ClientRetryPolicy;
-
-/// Marks the request of [`Client::token`](super::Client::token): the
-/// innermost service answers it with an empty 200 itself, so that only the
-/// token `PUT` the layer sends for it (a fresh request, which carries none
-/// of the caller's extensions) reaches IMDS. Any other request costs one
-/// look into its (empty) extensions.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TokenOnly;
 
 /// The body of every request the client sends: IMDS requests have none.
 pub type RequestBody = Empty<Bytes>;
@@ -93,13 +85,26 @@ impl Service<Request<RequestBody>> for SharedHttpClient {
     }
 }
 
-/// `inner` wrapped in the retry, token and timeout layers.
+/// The client's two stacks over one inner service, one token layer (one
+/// token cache) and one retry policy (one probe state).
+pub(crate) struct Stacks {
+    /// Every read.
+    pub(crate) reads: HttpService,
+    /// [`Client::token`](super::Client::token)'s: the same layers over an
+    /// inner service that passes only the token `PUT` on and answers every
+    /// other request itself, so that only the `PUT` reaches IMDS. A twin
+    /// rather than a marker on the reads' stack, which would cost every read.
+    pub(crate) token: HttpService,
+}
+
+/// `inner` wrapped in the retry, token and timeout layers: the reads' stack
+/// and the token's (see [`Stacks`]).
 pub(crate) fn wrap<S, RB>(
     inner: S,
     layer: ImdsV2Layer,
     policy: ClientRetryPolicy,
     attempt_timeout: Duration,
-) -> HttpService
+) -> Stacks
 where
     S: Service<Request<RequestBody>, Response = Response<RB>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
@@ -112,20 +117,26 @@ where
             response.map(|body| body.map_err(Into::into).boxed_unsync())
         })
         .map_err(Into::<BoxError>::into);
-    let inner = AnswerTokenOnly(inner);
-    let stack = ServiceBuilder::new()
-        .layer(RetryLayer::new(policy))
-        .layer(layer)
-        .layer(TimeoutLayer::new(attempt_timeout))
-        .service(inner);
-    BoxCloneSyncService::new(stack)
+    let stack = |layer: ImdsV2Layer, policy: ClientRetryPolicy| {
+        ServiceBuilder::new()
+            .layer(RetryLayer::new(policy))
+            .layer(layer)
+            .layer(TimeoutLayer::new(attempt_timeout))
+    };
+    Stacks {
+        reads: BoxCloneSyncService::new(
+            stack(layer.clone(), policy.clone()).service(inner.clone()),
+        ),
+        token: BoxCloneSyncService::new(stack(layer, policy).service(PutOnly(inner))),
+    }
 }
 
-/// Answers a [`TokenOnly`] request itself; passes every other to `S`.
+/// Passes the token `PUT` on to `S` and answers every other request with
+/// an empty 200 itself.
 #[derive(Clone)]
-struct AnswerTokenOnly<S>(S);
+struct PutOnly<S>(S);
 
-impl<S> Service<Request<RequestBody>> for AnswerTokenOnly<S>
+impl<S> Service<Request<RequestBody>> for PutOnly<S>
 where
     S: Service<Request<RequestBody>, Response = Response<ResponseBody>, Error = BoxError>,
 {
@@ -138,10 +149,10 @@ where
     }
 
     fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
-        if request.extensions().get::<TokenOnly>().is_some() {
-            let empty = Empty::new().map_err(|never| match never {}).boxed_unsync();
-            return Either::Left(future::ready(Ok(Response::new(empty))));
+        if request.method() == Method::PUT {
+            return Either::Right(self.0.call(request));
         }
-        Either::Right(self.0.call(request))
+        let empty = Empty::new().map_err(|never| match never {}).boxed_unsync();
+        Either::Left(future::ready(Ok(Response::new(empty))))
     }
 }
