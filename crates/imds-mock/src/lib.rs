@@ -42,7 +42,9 @@
 #![deny(missing_docs)]
 
 mod config;
+mod control;
 mod credentials;
+mod events;
 mod faults;
 mod handler;
 mod json;
@@ -59,6 +61,10 @@ mod tree;
 pub use config::{
     Config, ConfigBuilder, ConfigError, DEFAULT_CREDENTIAL_LIFETIME_SECS, DEFAULT_USER_DATA,
     PublicKey, UserData,
+};
+pub use events::{
+    AutoScaling, EventError, Events, RebalanceRecommendation, ScheduledEvent, ScheduledEventCode,
+    ScheduledEventState, SpotAction, SpotNotice,
 };
 pub use handler::TOKEN_PATH;
 pub use server::MockImds;
