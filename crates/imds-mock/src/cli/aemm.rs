@@ -41,7 +41,10 @@ const SUBCOMMANDS: [&str; 7] = [
 ];
 
 /// amazon-ec2-metadata-mock's command line, served by imds-mock (IMDSv2
-/// always required). Environment variables: AEMM_SERVER_HOSTNAME,
+/// always required).
+///
+/// Environment variables (below flags, above the config file):
+/// AEMM_SERVER_HOSTNAME,
 /// AEMM_SERVER_PORT, AEMM_CONFIG_FILE, AEMM_MOCK_DELAY_SEC,
 /// AEMM_MOCK_TRIGGER_TIME, AEMM_MOCK_IP_COUNT, AEMM_IMDSV2,
 /// AEMM_REBALANCE_DELAY_SEC, AEMM_REBALANCE_TRIGGER_TIME,
