@@ -12,7 +12,11 @@
 //! [`MockImds::advance_clock`]; neither sleeps. Faults (latency,
 //! error statuses, dropped connections, stalls, unanswered token PUTs,
 //! redirects, malformed token answers, credential error documents, odd
-//! listings) are switched on and off at runtime.
+//! listings) are switched on and off at runtime. Interruptions and
+//! maintenance (a Spot notice, a rebalance recommendation, scheduled
+//! events, the Auto Scaling lifecycle state: see [`Events`]) appear on
+//! time and change live, from Rust or, with [`MockImds::serve_control`],
+//! over HTTP from any language.
 //!
 //! ```
 //! use std::time::Duration;
