@@ -15,6 +15,44 @@ use super::time::{rfc3339_opt, secs_opt};
 /// object) and of [`ConfigBuilder`](crate::ConfigBuilder); changed live
 /// with [`MockImds`](crate::MockImds)'s methods or the control API.
 ///
+/// | scenario | paths (404 while absent) |
+/// |---|---|
+/// | [`SpotNotice`] | `meta-data/spot/instance-action`, `meta-data/spot/termination-time` |
+/// | [`RebalanceRecommendation`] | `meta-data/events/recommendations/rebalance` |
+/// | [`ScheduledEvent`] | `meta-data/events/maintenance/scheduled` (active), `.../history` (completed, canceled) |
+/// | [`AutoScaling`] | `meta-data/autoscaling/target-lifecycle-state` |
+///
+/// Each appears after a delay (from the server's start, or from the call
+/// for a live change) or at a wall-clock time, both on the server clock:
+/// tokio's clock, which a test pauses and advances, plus
+/// [`MockImds::advance_clock`](crate::MockImds::advance_clock). Directory
+/// listings (`meta-data/`, `meta-data/spot/`, `meta-data/events/`, ...)
+/// list exactly what exists at that moment.
+///
+/// ```
+/// use std::time::Duration;
+/// use imds_mock::{AutoScaling, MockImds, ScheduledEvent, ScheduledEventCode, SpotAction, SpotNotice};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let server = MockImds::builder()
+///     .spot_notice(SpotNotice::new(SpotAction::Terminate).after(Duration::from_secs(30)))
+///     .autoscaling(AutoScaling::in_service().terminate_after(Duration::from_secs(60)))
+///     .build()
+///     .start()
+///     .await?;
+/// // While a client polls:
+/// let id = server.add_scheduled_event(ScheduledEvent::new(ScheduledEventCode::SystemReboot));
+/// server.cancel_scheduled_event(&id).expect("the event exists"); // moves to history
+/// server.withdraw_spot_notice();
+/// server.set_target_lifecycle_state("Standby");
+/// server.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// In the JSON config:
+///
 /// ```json
 /// "events": {
 ///   "spot": { "action": "terminate", "delay_secs": 30 },
