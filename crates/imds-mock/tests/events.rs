@@ -439,3 +439,26 @@ fn the_json_config_refuses_bad_events_with_a_clear_message() {
     assert!(matches!(error, ConfigError::Invalid(_)), "{error:?}");
     assert!(error.to_string().contains("not both"), "{error}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn set_events_replaces_every_scenario_at_once() {
+    let imds = Instance::start(
+        MockImds::builder()
+            .spot_notice(SpotNotice::new(SpotAction::Stop))
+            .autoscaling(AutoScaling::in_service())
+            .build(),
+    )
+    .await;
+    assert_eq!(imds.status(INSTANCE_ACTION).await, StatusCode::OK);
+    let events: imds_mock::Events = serde_json::from_str(
+        r#"{"rebalance": {"delay_secs": 5}, "scheduled": [{"code": "instance-reboot"}]}"#,
+    )
+    .unwrap();
+    imds.server.set_events(events);
+    assert_eq!(imds.status(INSTANCE_ACTION).await, StatusCode::NOT_FOUND);
+    assert_eq!(imds.status(LIFECYCLE).await, StatusCode::NOT_FOUND);
+    assert_eq!(imds.status(REBALANCE).await, StatusCode::NOT_FOUND);
+    assert_eq!(imds.json(SCHEDULED).await[0]["Code"], "instance-reboot");
+    tokio::time::advance(Duration::from_secs(5)).await;
+    assert_eq!(imds.status(REBALANCE).await, StatusCode::OK);
+}

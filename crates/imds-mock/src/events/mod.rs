@@ -31,9 +31,9 @@ pub enum EventError {
 /// Live changes, effective from the next request.
 impl MockImds {
     /// Replaces every event scenario at once (delays count from now).
-    pub fn set_events(&self, events: &Events) {
+    pub fn set_events(&self, events: Events) {
         let state = self.state();
-        state.events.replace(events, state.clock.wall_now());
+        state.events.replace(&events, state.clock.wall_now());
     }
 
     /// Sets (or replaces) the Spot interruption notice; a delay counts
