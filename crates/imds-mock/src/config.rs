@@ -20,7 +20,8 @@
 //!   "public_keys": [ { "name": "my-key", "openssh_key": "ssh-ed25519 AAAA... my-key" } ],
 //!   "metadata": { "meta-data/instance-type": "m7g.large",
 //!                 "meta-data/spot/instance-action": "{\"action\": \"terminate\", \"time\": \"2026-11-22T19:30:00Z\"}" },
-//!   "remove": [ "meta-data/public-ipv4" ]
+//!   "remove": [ "meta-data/public-ipv4" ],
+//!   "events": { "spot": { "action": "terminate", "delay_secs": 30 } }
 //! }
 //! ```
 //!
@@ -31,6 +32,8 @@
 //! - `metadata` keys are paths under `/latest/` (a leading `/latest/` is
 //!   accepted); a value replaces or adds a leaf. `remove` deletes a leaf or a
 //!   whole directory. Removals apply after additions.
+//! - `events` sets the Spot, rebalance, scheduled maintenance and Auto
+//!   Scaling scenarios: see [`Events`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,6 +45,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, general_purpose};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::events::{AutoScaling, Events, RebalanceRecommendation, ScheduledEvent, SpotNotice};
 use crate::path::{is_segment, normalize};
 use crate::token::MAX_TTL_SECS;
 
@@ -75,6 +79,9 @@ pub struct Config {
     pub metadata: BTreeMap<String, String>,
     /// Paths under `/latest/` to delete (a leaf or a whole directory).
     pub remove: Vec<String>,
+    /// Spot notice, rebalance recommendation, scheduled events, Auto
+    /// Scaling state, and when they appear. None by default.
+    pub events: Events,
 }
 
 /// The default `user_data`: a few bytes that are not UTF-8 (`0xff 0xfe 0x00`
@@ -104,6 +111,7 @@ impl Default for Config {
             }],
             metadata: BTreeMap::new(),
             remove: Vec::new(),
+            events: Events::default(),
         }
     }
 }
@@ -172,7 +180,7 @@ impl Config {
                 return invalid(format!("{path:?} is not a path under /latest/"));
             }
         }
-        Ok(())
+        self.events.validate().map_err(ConfigError::Invalid)
     }
 }
 
@@ -400,6 +408,36 @@ impl ConfigBuilder {
     /// Removes the leaf or directory at `path` (under `/latest/`).
     pub fn remove(mut self, path: impl Into<String>) -> Self {
         self.config.remove.push(path.into());
+        self
+    }
+
+    /// Replaces all event scenarios.
+    pub fn events(mut self, events: Events) -> Self {
+        self.config.events = events;
+        self
+    }
+
+    /// A Spot interruption notice (see [`SpotNotice`]).
+    pub fn spot_notice(mut self, notice: SpotNotice) -> Self {
+        self.config.events.spot = Some(notice);
+        self
+    }
+
+    /// A rebalance recommendation (see [`RebalanceRecommendation`]).
+    pub fn rebalance_recommendation(mut self, recommendation: RebalanceRecommendation) -> Self {
+        self.config.events.rebalance = Some(recommendation);
+        self
+    }
+
+    /// Adds a scheduled maintenance event (see [`ScheduledEvent`]).
+    pub fn scheduled_event(mut self, event: ScheduledEvent) -> Self {
+        self.config.events.scheduled.push(event);
+        self
+    }
+
+    /// An Auto Scaling target lifecycle state (see [`AutoScaling`]).
+    pub fn autoscaling(mut self, autoscaling: AutoScaling) -> Self {
+        self.config.events.autoscaling = Some(autoscaling);
         self
     }
 

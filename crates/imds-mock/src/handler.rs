@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::credentials::{CredentialRotor, rfc3339};
+use crate::events::Timeline;
 use crate::faults::{Fault, Faults};
 use crate::server_clock::ServerClock;
 use crate::stats::{Ending, RecordedRequest, Recorder};
@@ -54,14 +55,18 @@ pub(crate) struct State {
     pub(crate) imdsv1_allowed: AtomicBool,
     pub(crate) disabled: AtomicBool,
     max_token_ttl_secs: Option<u64>,
+    /// Spot, rebalance, scheduled and Auto Scaling events (see `events`).
+    pub(crate) events: Timeline,
 }
 
 impl State {
     pub(crate) fn new(config: &Config) -> Self {
+        let clock = ServerClock::default();
         Self {
             tree: Mutex::new(Tree::from_config(config)),
             tokens: IssuedTokens::default(),
-            clock: ServerClock::default(),
+            events: Timeline::new(&config.events, clock.wall_now()),
+            clock,
             credentials: CredentialRotor::new(Duration::from_secs(config.credential_lifetime_secs)),
             faults: Faults::default(),
             recorder: Recorder::default(),
@@ -212,7 +217,8 @@ fn read(state: &State, path: &str) -> Response<Body> {
             None => return error_page(StatusCode::NOT_FOUND),
         },
     };
-    let tree = lock(&state.tree);
+    let mut tree = lock(&state.tree);
+    state.events.sync(&mut tree, state.clock.wall_now());
     match tree.lookup(relative) {
         Lookup::Listing(text) => ok("text/plain", text),
         Lookup::Leaf(Node::Static(bytes)) if relative == "user-data" => {

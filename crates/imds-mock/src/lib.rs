@@ -12,7 +12,11 @@
 //! [`MockImds::advance_clock`]; neither sleeps. Faults (latency,
 //! error statuses, dropped connections, stalls, unanswered token PUTs,
 //! redirects, malformed token answers, credential error documents, odd
-//! listings) are switched on and off at runtime.
+//! listings) are switched on and off at runtime. Interruptions and
+//! maintenance (a Spot notice, a rebalance recommendation, scheduled
+//! events, the Auto Scaling lifecycle state: see [`Events`]) appear on
+//! time and change live, from Rust or, with [`MockImds::serve_control`],
+//! over HTTP from any language.
 //!
 //! ```
 //! use std::time::Duration;
@@ -42,7 +46,9 @@
 #![deny(missing_docs)]
 
 mod config;
+mod control;
 mod credentials;
+mod events;
 mod faults;
 mod handler;
 mod json;
@@ -59,6 +65,10 @@ mod tree;
 pub use config::{
     Config, ConfigBuilder, ConfigError, DEFAULT_CREDENTIAL_LIFETIME_SECS, DEFAULT_USER_DATA,
     PublicKey, UserData,
+};
+pub use events::{
+    AutoScaling, EventError, Events, RebalanceRecommendation, ScheduledEvent, ScheduledEventCode,
+    ScheduledEventState, SpotAction, SpotNotice,
 };
 pub use handler::TOKEN_PATH;
 pub use server::MockImds;

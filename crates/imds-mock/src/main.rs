@@ -1,19 +1,27 @@
 //! `imds-mock`: the mock IMDS as a standalone server.
 //!
-//! Prints the URL it serves as the only line on stdout, then serves until
-//! Ctrl-C. Exit codes: 0 after Ctrl-C, 2 for bad flags or a bad config file,
-//! 1 when the server cannot start (address in use, ...). Logs go to stderr;
+//! Prints the URL it serves as the first line on stdout (then, with
+//! `--control`, a line `control: URL`), then serves until Ctrl-C. Exit
+//! codes: 0 after Ctrl-C, 2 for bad flags or a bad config file, 1 when the
+//! server cannot start (address in use, ...). Logs go to stderr;
 //! `RUST_LOG` sets the filter (default `imds_mock=debug`: one line per
 //! request, method, path and status only).
+//!
+//! Called `ec2-metadata-mock`, or with AEMM's subcommands (`spot`,
+//! `events`, `asglifecycle`) or `aemm` first, it takes
+//! amazon-ec2-metadata-mock's command line instead (see `cli::aemm`).
 
 #![forbid(unsafe_code)]
 
+mod cli;
+
+use std::ffi::OsString;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::Parser;
 use imds_mock::{Config, MAX_TTL_SECS};
@@ -43,16 +51,17 @@ struct Args {
     /// Answer 403 to everything, as an instance with IMDS turned off.
     #[arg(long)]
     disabled: bool,
+    #[command(flatten)]
+    events: cli::EventArgs,
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("imds_mock=debug"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if let Some(aemm_args) = cli::aemm::arguments(&argv) {
+        return aemm_main(aemm_args);
+    }
+    let args = Args::parse_from(argv);
+    init_tracing();
 
     let mut config = match &args.config {
         Some(path) => match Config::from_file(path) {
@@ -73,25 +82,71 @@ fn main() -> ExitCode {
     if let Some(cap) = args.max_ttl {
         config.max_token_ttl_secs = Some(cap);
     }
-
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("imds-mock: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(
+    if let Err(error) = args.events.apply(&mut config) {
+        eprintln!("imds-mock: {error}");
+        return ExitCode::from(2);
+    }
+    run(serve(
         config,
         SocketAddr::new(args.bind, args.port),
         args.latency_ms,
+        args.events.control,
     ))
 }
 
-async fn serve(config: Config, addr: SocketAddr, latency_ms: Option<u64>) -> ExitCode {
+/// The AEMM-compatible front: AEMM's command line, then the same server.
+fn aemm_main(args: Vec<OsString>) -> ExitCode {
+    let env = |name: &str| std::env::var(name).ok();
+    let launch = match cli::aemm::parse(args, &env, start_time()) {
+        Ok(launch) => launch,
+        Err(cli::aemm::Refused::Clap(error)) => error.exit(),
+        Err(cli::aemm::Refused::Invalid(message)) => {
+            eprintln!("imds-mock: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    for note in &launch.notes {
+        eprintln!("imds-mock: {note}");
+    }
+    run(serve(launch.config, launch.addr, None, launch.control))
+}
+
+/// AEMM's default event window counts from the application's start, a
+/// wall-clock time; outside tests, where the server clock is the system's.
+#[allow(clippy::disallowed_methods)]
+fn start_time() -> SystemTime {
+    SystemTime::now()
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("imds_mock=debug"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(serve: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve),
+        Err(error) => {
+            eprintln!("imds-mock: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(
+    config: Config,
+    addr: SocketAddr,
+    latency_ms: Option<u64>,
+    control: Option<SocketAddr>,
+) -> ExitCode {
     let server = match config.start_on(addr).await {
         Ok(server) => server,
         Err(error) => {
@@ -102,6 +157,16 @@ async fn serve(config: Config, addr: SocketAddr, latency_ms: Option<u64>) -> Exi
     if let Some(ms) = latency_ms {
         server.set_latency(Duration::from_millis(ms));
     }
+    let control = match control {
+        None => None,
+        Some(addr) => match server.serve_control(addr).await {
+            Ok(bound) => Some(bound),
+            Err(error) => {
+                eprintln!("imds-mock: cannot serve the control API on {addr}: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     // Install the Ctrl-C handler before announcing the URL, since whoever
     // reads the line may signal at once: `ctrl_c()` registers on first poll.
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
@@ -111,7 +176,8 @@ async fn serve(config: Config, addr: SocketAddr, latency_ms: Option<u64>) -> Exi
         return ExitCode::FAILURE;
     }
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{}", server.base_url())
+    let control_line = control.map_or_else(String::new, |addr| format!("control: http://{addr}\n"));
+    if write!(stdout, "{}\n{control_line}", server.base_url())
         .and_then(|()| stdout.flush())
         .is_err()
     {

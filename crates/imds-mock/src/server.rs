@@ -121,6 +121,17 @@ impl MockImds {
         self.addr
     }
 
+    /// What the handler and the handle share (for the `events` and
+    /// `control` modules' methods).
+    pub(crate) fn state(&self) -> &Arc<State> {
+        &self.state
+    }
+
+    /// Resolves once this server shuts down (for the control listener).
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.state.recorder.stats()

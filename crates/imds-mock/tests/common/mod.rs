@@ -105,3 +105,21 @@ pub fn temp_file(contents: &str) -> NamedTempFile {
         .expect("the temporary file is written");
     file
 }
+
+/// Sends `method url` with a JSON (or any) `body` and reads the whole
+/// response (the control API's requests).
+pub async fn send_body(method: Method, url: &str, body: &str) -> Result<Reply, BoxError> {
+    let request = Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_owned())))?;
+    let response = client().request(request).await?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
