@@ -45,6 +45,7 @@ mod config;
 mod credentials;
 mod faults;
 mod handler;
+mod hop_limit;
 mod json;
 mod path;
 mod random;
@@ -58,7 +59,7 @@ mod tree;
 
 pub use config::{
     Config, ConfigBuilder, ConfigError, DEFAULT_CREDENTIAL_LIFETIME_SECS, DEFAULT_USER_DATA,
-    PublicKey, UserData,
+    MAX_PUT_RESPONSE_HOP_LIMIT, PublicKey, UserData,
 };
 pub use handler::TOKEN_PATH;
 pub use server::MockImds;

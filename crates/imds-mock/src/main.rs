@@ -1,7 +1,7 @@
 //! `imds-mock`: the mock IMDS as a standalone server.
 //!
-//! Prints the URL it serves as the only line on stdout, then serves until
-//! Ctrl-C. Exit codes: 0 after Ctrl-C, 2 for bad flags or a bad config file,
+//! Prints the URL it serves as the only line on stdout (one line per
+//! `--listen` address, in order, when given), then serves until Ctrl-C. Exit codes: 0 after Ctrl-C, 2 for bad flags or a bad config file,
 //! 1 when the server cannot start (address in use, ...). Logs go to stderr;
 //! `RUST_LOG` sets the filter (default `imds_mock=debug`: one line per
 //! request, method, path and status only).
@@ -16,7 +16,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use clap::Parser;
-use imds_mock::{Config, MAX_TTL_SECS};
+use imds_mock::{Config, MAX_PUT_RESPONSE_HOP_LIMIT, MAX_TTL_SECS};
 
 /// A faithful mock of the EC2 instance metadata service (IMDSv2).
 #[derive(Debug, Parser)]
@@ -28,6 +28,15 @@ struct Args {
     /// Port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 1338)]
     port: u16,
+    /// Listen on ADDR (`169.254.169.254:80`, `[fd00:ec2::254]:80`) instead
+    /// of --bind and --port; repeat it to listen on several addresses.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["bind", "port"])]
+    listen: Vec<SocketAddr>,
+    /// Send answers to token PUTs with IP TTL / IPv6 hop limit N (1..=64),
+    /// as EC2's HttpPutResponseHopLimit, overriding the config.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_PUT_RESPONSE_HOP_LIMIT)))]
+    hop_limit: Option<u8>,
     /// JSON config file (see the imds_mock::Config docs).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -73,6 +82,14 @@ fn main() -> ExitCode {
     if let Some(cap) = args.max_ttl {
         config.max_token_ttl_secs = Some(cap);
     }
+    if let Some(limit) = args.hop_limit {
+        config.put_response_hop_limit = Some(limit);
+    }
+    let addrs = if args.listen.is_empty() {
+        vec![SocketAddr::new(args.bind, args.port)]
+    } else {
+        args.listen
+    };
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -84,18 +101,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(
-        config,
-        SocketAddr::new(args.bind, args.port),
-        args.latency_ms,
-    ))
+    runtime.block_on(serve(config, addrs, args.latency_ms))
 }
 
-async fn serve(config: Config, addr: SocketAddr, latency_ms: Option<u64>) -> ExitCode {
-    let server = match config.start_on(addr).await {
+async fn serve(config: Config, addrs: Vec<SocketAddr>, latency_ms: Option<u64>) -> ExitCode {
+    let server = match config.start_on_all(addrs.iter().copied()).await {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("imds-mock: cannot serve on {addr}: {error}");
+            let addrs: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+            eprintln!("imds-mock: cannot serve on {}: {error}", addrs.join(", "));
             return ExitCode::FAILURE;
         }
     };
@@ -111,7 +125,10 @@ async fn serve(config: Config, addr: SocketAddr, latency_ms: Option<u64>) -> Exi
         return ExitCode::FAILURE;
     }
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{}", server.base_url())
+    if server
+        .addrs()
+        .iter()
+        .try_for_each(|addr| writeln!(stdout, "http://{addr}"))
         .and_then(|()| stdout.flush())
         .is_err()
     {
