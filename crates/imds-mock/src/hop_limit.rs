@@ -87,10 +87,12 @@ mod tests {
     use super::*;
     use tokio::net::TcpListener;
 
-    /// The server end of a loopback connection to `ip`, and the client end.
-    async fn connection(ip: &str) -> Option<(TcpStream, TcpStream)> {
-        let listener = TcpListener::bind((ip, 0)).await.ok()?;
-        let client = TcpStream::connect(listener.local_addr().ok()?).await.ok()?;
+    /// The server end of a loopback connection to `ip` through a listener
+    /// on `listen`, and the client end.
+    async fn connection(listen: &str, ip: &str) -> Option<(TcpStream, TcpStream)> {
+        let listener = TcpListener::bind((listen, 0)).await.ok()?;
+        let port = listener.local_addr().ok()?.port();
+        let client = TcpStream::connect((ip, port)).await.ok()?;
         let (server, _) = listener.accept().await.ok()?;
         Some((server, client))
     }
@@ -105,9 +107,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_put_sets_the_limit_and_the_next_request_puts_the_default_back() {
-        for (ip, family) in [("127.0.0.1", Family::V4), ("::1", Family::V6)] {
-            let Some((server, _client)) = connection(ip).await else {
-                eprintln!("skipped for {ip}: no loopback address of that family");
+        for (listen, ip, family) in [
+            ("127.0.0.1", "127.0.0.1", Family::V4),
+            ("::1", "::1", Family::V6),
+            // IPv4 through a dual-stack IPv6 listener: IPv4-mapped, IP TTL.
+            ("::", "127.0.0.1", Family::V4),
+        ] {
+            let Some((server, _client)) = connection(listen, ip).await else {
+                eprintln!("skipped for {ip} through {listen}: not available here");
                 continue;
             };
             let default = current(&server, family);
