@@ -19,7 +19,10 @@ const OTHER_UID: u32 = 65_534;
 fn give_away(path: &std::path::Path) -> bool {
     if rustix::process::geteuid().as_raw() != 0 {
         let reason = "not root, cannot chown to another user";
-        assert!(std::env::var_os("CI").is_none(), "a skip fails in CI: {reason}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "a skip fails in CI: {reason}"
+        );
         eprintln!("skipped: {reason}");
         return false;
     }

@@ -26,7 +26,10 @@ impl OnTerminal {
 fn on_terminal(sandbox: &Sandbox, url: &str, args: &[&str]) -> Option<OnTerminal> {
     if Command::new("script").arg("--version").output().is_err() {
         let reason = "util-linux `script` is not installed";
-        assert!(std::env::var_os("CI").is_none(), "a skip fails in CI: {reason}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "a skip fails in CI: {reason}"
+        );
         eprintln!("skipped: {reason}");
         return None;
     }

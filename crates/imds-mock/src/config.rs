@@ -82,7 +82,17 @@ pub struct Config {
     /// Spot notice, rebalance recommendation, scheduled events, Auto
     /// Scaling state, and when they appear. None by default.
     pub events: Events,
+    /// EC2's `HttpPutResponseHopLimit`, 1..=64: answers to token PUTs leave
+    /// with this IP TTL / IPv6 hop limit, so they die after that many
+    /// routers (a container's bridge is one); other answers leave with the
+    /// system default. `None` (the default): every answer has the system
+    /// default. Applied per connection while the PUT is answered; see the
+    /// crate README.
+    pub put_response_hop_limit: Option<u8>,
 }
+
+/// The largest `put_response_hop_limit` EC2 accepts.
+pub const MAX_PUT_RESPONSE_HOP_LIMIT: u8 = 64;
 
 /// The default `user_data`: a few bytes that are not UTF-8 (`0xff 0xfe 0x00`
 /// among them), so clients that assume text are caught.
@@ -112,6 +122,7 @@ impl Default for Config {
             metadata: BTreeMap::new(),
             remove: Vec::new(),
             events: Events::default(),
+            put_response_hop_limit: None,
         }
     }
 }
@@ -153,6 +164,13 @@ impl Config {
         {
             return invalid(format!(
                 "max_token_ttl_secs must be 1..={MAX_TTL_SECS}, got {cap}"
+            ));
+        }
+        if let Some(limit) = self.put_response_hop_limit
+            && !(1..=MAX_PUT_RESPONSE_HOP_LIMIT).contains(&limit)
+        {
+            return invalid(format!(
+                "put_response_hop_limit must be 1..={MAX_PUT_RESPONSE_HOP_LIMIT}, got {limit}"
             ));
         }
         if self.credential_lifetime_secs < 4 {
@@ -441,6 +459,12 @@ impl ConfigBuilder {
         self
     }
 
+    /// See [`Config::put_response_hop_limit`].
+    pub fn put_response_hop_limit(mut self, limit: u8) -> Self {
+        self.config.put_response_hop_limit = Some(limit);
+        self
+    }
+
     /// The finished config (validated when the server starts).
     pub fn build(self) -> Config {
         self.config
@@ -490,6 +514,14 @@ mod tests {
             Config::from_json(r#"{"user_data": {"hex": "00"}}"#),
             Err(ConfigError::Json(_))
         ));
+        for limit in [0, 65] {
+            assert!(matches!(
+                Config::from_json(&format!(r#"{{"put_response_hop_limit": {limit}}}"#)),
+                Err(ConfigError::Invalid(_))
+            ));
+        }
+        let config = Config::from_json(r#"{"put_response_hop_limit": 2}"#).unwrap();
+        assert_eq!(config, Config::builder().put_response_hop_limit(2).build());
     }
 
     #[test]

@@ -51,7 +51,9 @@ mod credentials;
 mod events;
 mod faults;
 mod handler;
+mod hop_limit;
 mod json;
+mod live_events;
 mod path;
 mod random;
 mod server;
@@ -64,7 +66,7 @@ mod tree;
 
 pub use config::{
     Config, ConfigBuilder, ConfigError, DEFAULT_CREDENTIAL_LIFETIME_SECS, DEFAULT_USER_DATA,
-    PublicKey, UserData,
+    MAX_PUT_RESPONSE_HOP_LIMIT, PublicKey, UserData,
 };
 pub use events::{
     AutoScaling, EventError, Events, RebalanceRecommendation, ScheduledEvent, ScheduledEventCode,

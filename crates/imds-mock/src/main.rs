@@ -1,9 +1,10 @@
 //! `imds-mock`: the mock IMDS as a standalone server.
 //!
-//! Prints the URL it serves as the first line on stdout (then, with
-//! `--control`, a line `control: URL`), then serves until Ctrl-C. Exit
-//! codes: 0 after Ctrl-C, 2 for bad flags or a bad config file, 1 when the
-//! server cannot start (address in use, ...). Logs go to stderr;
+//! Prints the URL it serves as the first line on stdout (one line per
+//! `--listen` address, in order, when given; then, with `--control`, a line
+//! `control: URL`), then serves until Ctrl-C. Exit codes: 0 after Ctrl-C,
+//! 2 for bad flags or a bad config file, 1 when the server cannot start
+//! (address in use, ...). Logs go to stderr;
 //! `RUST_LOG` sets the filter (default `imds_mock=debug`: one line per
 //! request, method, path and status only).
 //!
@@ -24,7 +25,7 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
-use imds_mock::{Config, MAX_TTL_SECS};
+use imds_mock::{Config, MAX_PUT_RESPONSE_HOP_LIMIT, MAX_TTL_SECS};
 
 /// A faithful mock of the EC2 instance metadata service (IMDSv2).
 #[derive(Debug, Parser)]
@@ -36,6 +37,15 @@ struct Args {
     /// Port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 1338)]
     port: u16,
+    /// Listen on ADDR (`169.254.169.254:80`, `[fd00:ec2::254]:80`) instead
+    /// of --bind and --port; repeat it to listen on several addresses.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["bind", "port"])]
+    listen: Vec<SocketAddr>,
+    /// Send answers to token PUTs with IP TTL / IPv6 hop limit N (1..=64),
+    /// as EC2's HttpPutResponseHopLimit, overriding the config.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_PUT_RESPONSE_HOP_LIMIT)))]
+    hop_limit: Option<u8>,
     /// JSON config file (see the imds_mock::Config docs).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -86,12 +96,15 @@ fn main() -> ExitCode {
         eprintln!("imds-mock: {error}");
         return ExitCode::from(2);
     }
-    run(serve(
-        config,
-        SocketAddr::new(args.bind, args.port),
-        args.latency_ms,
-        args.events.control,
-    ))
+    if let Some(limit) = args.hop_limit {
+        config.put_response_hop_limit = Some(limit);
+    }
+    let addrs = if args.listen.is_empty() {
+        vec![SocketAddr::new(args.bind, args.port)]
+    } else {
+        args.listen
+    };
+    run(serve(config, addrs, args.latency_ms, args.events.control))
 }
 
 /// The AEMM-compatible front: AEMM's command line, then the same server.
@@ -109,7 +122,12 @@ fn aemm_main(args: Vec<OsString>) -> ExitCode {
     for note in &launch.notes {
         eprintln!("imds-mock: {note}");
     }
-    run(serve(launch.config, launch.addr, None, launch.control))
+    run(serve(
+        launch.config,
+        vec![launch.addr],
+        None,
+        launch.control,
+    ))
 }
 
 /// AEMM's default event window counts from the application's start, a
@@ -143,14 +161,15 @@ fn run(serve: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 
 async fn serve(
     config: Config,
-    addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     latency_ms: Option<u64>,
     control: Option<SocketAddr>,
 ) -> ExitCode {
-    let server = match config.start_on(addr).await {
+    let server = match config.start_on_all(addrs.iter().copied()).await {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("imds-mock: cannot serve on {addr}: {error}");
+            let addrs: Vec<String> = addrs.iter().map(SocketAddr::to_string).collect();
+            eprintln!("imds-mock: cannot serve on {}: {error}", addrs.join(", "));
             return ExitCode::FAILURE;
         }
     };
@@ -177,7 +196,11 @@ async fn serve(
     }
     let mut stdout = std::io::stdout().lock();
     let control_line = control.map_or_else(String::new, |addr| format!("control: http://{addr}\n"));
-    if write!(stdout, "{}\n{control_line}", server.base_url())
+    if server
+        .addrs()
+        .iter()
+        .try_for_each(|addr| writeln!(stdout, "http://{addr}"))
+        .and_then(|()| write!(stdout, "{control_line}"))
         .and_then(|()| stdout.flush())
         .is_err()
     {

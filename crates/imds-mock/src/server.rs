@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::StatusCode;
+use http::{Method, StatusCode};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -19,7 +19,8 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::{Config, ConfigBuilder};
-use crate::handler::{self, State};
+use crate::handler::{self, State, TOKEN_PATH};
+use crate::hop_limit::PutHopLimit;
 use crate::path::normalize;
 use crate::stats::{RecordedRequest, Stats};
 use crate::sync::lock;
@@ -28,10 +29,11 @@ use crate::token_fault::TokenPutFault;
 /// How long a shutdown waits for in-flight requests before cutting them off.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The listening socket, shared so that the handle can close it at once
+/// The listening sockets, shared so that the handle can close them at once
 /// (on `shutdown` or drop) rather than when the accept task next runs: a
-/// connection attempt right after the handle is dropped is refused.
-type ListenerSlot = Arc<Mutex<Option<TcpListener>>>;
+/// connection attempt right after the handle is dropped is refused. Empty
+/// once closed.
+type ListenerSlot = Arc<Mutex<Vec<TcpListener>>>;
 
 /// A running mock IMDS server, listening on loopback.
 ///
@@ -53,7 +55,8 @@ type ListenerSlot = Arc<Mutex<Option<TcpListener>>>;
 /// ```
 pub struct MockImds {
     state: Arc<State>,
-    addr: SocketAddr,
+    /// Never empty; the first is [`MockImds::addr`].
+    addrs: Vec<SocketAddr>,
     shutdown: watch::Sender<bool>,
     listener: ListenerSlot,
     accept_task: Option<JoinHandle<()>>,
@@ -62,7 +65,7 @@ pub struct MockImds {
 impl fmt::Debug for MockImds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MockImds")
-            .field("addr", &self.addr)
+            .field("addrs", &self.addrs)
             .finish_non_exhaustive()
     }
 }
@@ -77,22 +80,57 @@ impl Config {
     /// Starts a server with this config on `addr` (`[::1]:0`, a fixed
     /// port, ...). Fails if the config is invalid or the bind fails.
     pub async fn start_on(self, addr: SocketAddr) -> io::Result<MockImds> {
+        self.start_on_all([addr]).await
+    }
+
+    /// Starts one server listening on each of `addrs`, as IMDS answers at
+    /// `169.254.169.254` and `[fd00:ec2::254]` alike: one instance, one
+    /// token store, one request log. [`MockImds::addr`] and
+    /// [`MockImds::base_url`] name the first. Fails if `addrs` is empty,
+    /// the config is invalid or a bind fails.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let addrs = ["127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap()];
+    /// let server = imds_mock::Config::default().start_on_all(addrs).await?;
+    /// assert_eq!(server.addrs().len(), 2);
+    /// assert_eq!(server.addr(), server.addrs()[0]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start_on_all(
+        self,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+    ) -> io::Result<MockImds> {
         self.validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let mut listeners = Vec::new();
+        let mut bound = Vec::new();
+        for addr in addrs {
+            let listener = TcpListener::bind(addr).await?;
+            bound.push(listener.local_addr()?);
+            listeners.push(listener);
+        }
+        if listeners.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no address to listen on",
+            ));
+        }
         let state = Arc::new(State::new(&self));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let listener: ListenerSlot = Arc::new(Mutex::new(Some(listener)));
+        let listener: ListenerSlot = Arc::new(Mutex::new(listeners));
         let accept_task = tokio::spawn(accept_loop(
             Arc::clone(&listener),
             Arc::clone(&state),
+            self.put_response_hop_limit,
             shutdown_rx,
         ));
-        tracing::debug!(%addr, "imds-mock listening");
+        tracing::debug!(addrs = ?bound, "imds-mock listening");
         Ok(MockImds {
             state,
-            addr,
+            addrs: bound,
             shutdown,
             listener,
             accept_task: Some(accept_task),
@@ -111,14 +149,22 @@ impl MockImds {
         Config::default().start().await
     }
 
-    /// `http://127.0.0.1:PORT` or `http://[::1]:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT` or `http://[::1]:PORT`, no trailing slash
+    /// (the first address, when it listens on several).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
-    /// The address the server listens on.
+    /// The address the server listens on (the first, when it listens on
+    /// several).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
+    }
+
+    /// Every address the server listens on, in the order given to
+    /// [`Config::start_on_all`].
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
     }
 
     /// What the handler and the handle share (for the `events` and
@@ -292,7 +338,7 @@ impl MockImds {
 
     fn stop(&self) {
         self.shutdown.send_replace(true);
-        lock(&self.listener).take();
+        lock(&self.listener).clear();
     }
 }
 
@@ -303,17 +349,30 @@ impl Drop for MockImds {
     }
 }
 
+/// The next connection on any of the listeners (each registers the waker).
 fn poll_accept(
     slot: &ListenerSlot,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-    match lock(slot).as_ref() {
-        Some(listener) => listener.poll_accept(cx),
-        None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+    let listeners = lock(slot);
+    if listeners.is_empty() {
+        return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
     }
+    listeners
+        .iter()
+        .find_map(|listener| match listener.poll_accept(cx) {
+            Poll::Ready(accepted) => Some(Poll::Ready(accepted)),
+            Poll::Pending => None,
+        })
+        .unwrap_or(Poll::Pending)
 }
 
-async fn accept_loop(slot: ListenerSlot, state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    slot: ListenerSlot,
+    state: Arc<State>,
+    put_hop_limit: Option<u8>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -323,13 +382,19 @@ async fn accept_loop(slot: ListenerSlot, state: Arc<State>, mut shutdown: watch:
         };
         match accepted {
             Ok((stream, _peer)) => {
+                let hop_limit = put_hop_limit.and_then(|limit| {
+                    PutHopLimit::new(&stream, limit)
+                        .inspect_err(|error| tracing::warn!(%error, "cannot set the hop limit"))
+                        .ok()
+                });
                 connections.spawn(serve_connection(
                     stream,
                     Arc::clone(&state),
+                    hop_limit,
                     shutdown.clone(),
                 ));
             }
-            Err(error) if lock(&slot).is_none() => {
+            Err(error) if lock(&slot).is_empty() => {
                 tracing::trace!(%error, "listener closed");
                 break;
             }
@@ -338,7 +403,7 @@ async fn accept_loop(slot: ListenerSlot, state: Arc<State>, mut shutdown: watch:
             Err(error) => tracing::warn!(%error, "accept failed"),
         }
     }
-    lock(&slot).take();
+    lock(&slot).clear();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while connections.join_next().await.is_some() {}
     })
@@ -352,10 +417,15 @@ async fn accept_loop(slot: ListenerSlot, state: Arc<State>, mut shutdown: watch:
 async fn serve_connection(
     stream: TcpStream,
     state: Arc<State>,
+    hop_limit: Option<PutHopLimit>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let request_shutdown = shutdown.clone();
-    let service = service_fn(move |request| {
+    let service = service_fn(move |request: http::Request<_>| {
+        if let Some(hop_limit) = &hop_limit {
+            hop_limit
+                .on_request(request.method() == Method::PUT && request.uri().path() == TOKEN_PATH);
+        }
         handler::handle(Arc::clone(&state), request, request_shutdown.clone())
     });
     let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);

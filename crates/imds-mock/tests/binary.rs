@@ -132,6 +132,11 @@ async fn bad_flags_exit_2() {
         &["--max-ttl", "0"],
         &["--max-ttl", "21601"],
         &["--bind", "not-an-ip"],
+        &["--listen", "127.0.0.1"],
+        &["--listen", "127.0.0.1:0", "--port", "0"],
+        &["--listen", "127.0.0.1:0", "--bind", "127.0.0.1"],
+        &["--hop-limit", "0"],
+        &["--hop-limit", "65"],
     ] {
         let output = run(args).await;
         assert_eq!(output.status.code(), Some(2), "{args:?}");
@@ -157,4 +162,33 @@ async fn bad_or_missing_config_exits_2_with_one_line() {
             "{stderr}"
         );
     }
+}
+
+#[tokio::test]
+async fn listen_serves_each_address_and_prints_a_url_line_for_each() {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"])
+        .args(["--hop-limit", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("a URL line in time")
+            .unwrap()
+            .expect("a URL line");
+        urls.push(line);
+    }
+    assert_ne!(urls[0], urls[1]);
+    for url in &urls {
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        // The hop limit (2) is far more than loopback needs.
+        assert_eq!(put_token(url, "60").await.status, StatusCode::OK, "{url}");
+    }
+    child.kill().await.unwrap();
 }

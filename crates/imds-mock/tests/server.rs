@@ -137,7 +137,10 @@ async fn serves_on_ipv6_loopback() {
         Ok(server) => server,
         Err(error) => {
             let reason = format!("IPv6 loopback unavailable here ({error})");
-            assert!(std::env::var_os("CI").is_none(), "a skip fails in CI: {reason}");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "a skip fails in CI: {reason}"
+            );
             eprintln!("skipped: {reason}");
             return;
         }
@@ -190,4 +193,44 @@ async fn a_fixed_port_can_be_reused_after_shutdown() {
     let again = Config::default().start_on(addr).await.unwrap();
     assert_eq!(again.addr(), addr);
     assert_eq!(get_v2(&again, INSTANCE_ID).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_server_on_several_addresses_shares_its_tokens_and_log() {
+    let addrs = ["127.0.0.1:0".parse().unwrap(); 2];
+    let server = Config::default().start_on_all(addrs).await.unwrap();
+    let [first, second] = [server.addrs()[0], server.addrs()[1]];
+    assert_ne!(first.port(), second.port());
+    assert_eq!(server.addr(), first);
+    assert_eq!(server.base_url(), format!("http://{first}"));
+    // A token from one address reads at the other.
+    let token = token(&server).await;
+    let url = format!("http://{second}{INSTANCE_ID}");
+    let reply = send(Method::GET, &url, &[(TOKEN_HEADER, &token)])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!((server.stats().token_puts, server.stats().reads), (1, 1));
+    assert_eq!(server.requests().len(), 2);
+    server.shutdown().await;
+    for addr in [first, second] {
+        assert!(TcpStream::connect(addr).await.is_err(), "{addr} still open");
+    }
+}
+
+#[tokio::test]
+async fn no_address_to_listen_on_is_an_error() {
+    let error = Config::default().start_on_all([]).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    let error = Config::builder()
+        .put_response_hop_limit(0)
+        .build()
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(
+        error.to_string().contains("put_response_hop_limit"),
+        "{error}"
+    );
 }

@@ -285,7 +285,10 @@ async fn works_over_ipv6_loopback() {
         .await
     else {
         let reason = "IPv6 loopback unavailable here";
-        assert!(std::env::var_os("CI").is_none(), "a skip fails in CI: {reason}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "a skip fails in CI: {reason}"
+        );
         eprintln!("skipped: {reason}");
         return;
     };

@@ -423,7 +423,10 @@ async fn works_over_ipv6_loopback() {
     let addr = SocketAddr::from((Ipv6Addr::LOCALHOST, 0));
     let Ok(mock) = MockImds::builder().build().start_on(addr).await else {
         let reason = "IPv6 loopback unavailable here";
-        assert!(std::env::var_os("CI").is_none(), "a skip fails in CI: {reason}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "a skip fails in CI: {reason}"
+        );
         eprintln!("skipped: {reason}");
         return;
     };

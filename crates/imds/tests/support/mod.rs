@@ -109,7 +109,10 @@ pub async fn ipv6_mock() -> Option<MockImds> {
         Ok(mock) => Some(mock),
         Err(error) => {
             let reason = format!("IPv6 loopback unavailable ({error})");
-            assert!(std::env::var_os("CI").is_none(), "a skip fails in CI: {reason}");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "a skip fails in CI: {reason}"
+            );
             eprintln!("skipped: {reason}");
             None
         }

@@ -3,6 +3,7 @@
 
 mod aws;
 mod p3_throughput;
+mod p5_netns;
 mod p5_off_ec2;
 
 use imds_bench::{
@@ -12,7 +13,8 @@ use imds_bench::{
 };
 use tower::BoxError;
 
-/// Runs P3 and P5; returns the correctness checks that failed.
+/// Runs P3 and P5 (on loopback, then in network namespaces); returns the
+/// correctness checks that failed.
 pub async fn run(mode: Mode) -> Result<Vec<String>, BoxError> {
     report::preamble("peers", mode, Placement::SharedRuntime);
     println!("- aws-config: {}", aws::VERSION);
@@ -20,5 +22,6 @@ pub async fn run(mode: Mode) -> Result<Vec<String>, BoxError> {
     let mut failures = p3_throughput::run(&mock, mode).await?;
     mock.shutdown().await;
     failures.extend(p5_off_ec2::run(mode).await?);
+    failures.extend(p5_netns::run(mode).await?);
     Ok(failures)
 }

@@ -223,7 +223,7 @@ pub async fn run(mode: Mode) -> Result<Vec<String>, BoxError> {
 
 /// Give-up times to a tenth of a millisecond: both clients give up near
 /// the same second, and the difference is what is compared.
-fn precise(d: Duration) -> String {
+pub(super) fn precise(d: Duration) -> String {
     if d < Duration::from_millis(1) {
         report::duration(d)
     } else {
@@ -251,7 +251,7 @@ fn our_client(url: &str, timeout: Option<Duration>) -> Result<imds::Client, BoxE
 
 /// The error's first line, cut short for the table (no secret can be in
 /// it: nothing was ever answered).
-fn short(error: &str) -> String {
+pub(super) fn short(error: &str) -> String {
     let line = error.lines().next().unwrap_or_default();
     let cut: String = line.chars().take(70).collect();
     let cut = cut.replace('|', "/");
