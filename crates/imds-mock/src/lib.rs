@@ -45,6 +45,7 @@ mod config;
 mod credentials;
 mod faults;
 mod handler;
+mod headers;
 mod json;
 mod path;
 mod random;
