@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::credentials::{CredentialRotor, Delivery, rfc3339};
 use crate::faults::{Fault, Faults};
 use crate::headers;
+use crate::path;
 use crate::server_clock::ServerClock;
 use crate::stats::{Ending, RecordedRequest, Recorder};
 use crate::sync::lock;
@@ -92,8 +93,10 @@ pub(crate) async fn handle<B>(
     let method = request.method().clone();
     // Borrowed from the request; the log's copy is the only one made.
     let path = request.uri().path();
+    // The log keeps the path as sent; IMDS ignores repeated slashes.
+    let routed = path::route(path);
     let headers = request.headers();
-    let is_token_path = path == TOKEN_PATH;
+    let is_token_path = routed == TOKEN_PATH;
     let mut record = RecordedRequest {
         method: method.clone(),
         path: path.to_owned(),
@@ -136,7 +139,7 @@ pub(crate) async fn handle<B>(
         Some(Fault::TokenReply(reply)) => (token_reply(reply), Ending::by_fault(StatusCode::OK)),
         Some(Fault::Fail(status)) => (error_page(status), Ending::by_fault(status)),
         None => {
-            let (response, token_issued) = respond(&state, &method, path, headers);
+            let (response, token_issued) = respond(&state, &method, &routed, headers);
             (response, Ending::answered(token_issued))
         }
     };

@@ -325,3 +325,27 @@ async fn the_default_instance_has_an_ipv6_address_in_its_subnet() {
         document["accountId"].as_str().unwrap()
     );
 }
+
+#[tokio::test]
+async fn repeated_slashes_in_a_path_are_ignored_as_imds_ignores_them() {
+    let server = MockImds::start_default().await.unwrap();
+    let token = token(&server).await;
+    for path in [
+        "//latest/meta-data/instance-id",
+        "/latest//meta-data///instance-id",
+    ] {
+        let reply = get(&server, path, Some(&token)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.text(), defaults::INSTANCE_ID, "{path}");
+    }
+    let reply = common::send(
+        http::Method::PUT,
+        &format!("{}//latest/api/token", server.base_url()),
+        &[(TTL_HEADER, "60")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    // The log keeps the path as it was sent.
+    assert_eq!(server.requests()[1].path, "//latest/meta-data/instance-id");
+}
