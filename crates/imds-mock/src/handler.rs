@@ -252,7 +252,7 @@ fn read_content(
     let tree = lock(&state.tree);
     match tree.lookup(relative) {
         Lookup::Listing(text) => ok("text/plain", text),
-        Lookup::Leaf(Node::Static(bytes)) if relative == "user-data" => {
+        Lookup::Leaf(Node::Static(bytes)) if relative.trim_end_matches('/') == "user-data" => {
             ok("application/octet-stream", bytes)
         }
         Lookup::Leaf(Node::Static(bytes)) => ok("text/plain", bytes),

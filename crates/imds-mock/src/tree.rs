@@ -229,11 +229,18 @@ impl Tree {
     }
 
     /// Resolves a path relative to `/latest/`. A directory is listed with or
-    /// without its trailing slash (as IMDS does); a leaf asked for with a
-    /// trailing slash is not found.
+    /// without its trailing slash; a leaf is served with or without one too,
+    /// as IMDS serves it (botocore's region fetcher reads
+    /// `placement/availability-zone/`).
     pub(crate) fn lookup(&self, path: &str) -> Lookup {
         if path.is_empty() || path.ends_with('/') {
-            return self.listing(path).map_or(Lookup::NotFound, Lookup::Listing);
+            if let Some(listing) = self.listing(path) {
+                return Lookup::Listing(listing);
+            }
+            return match self.leaves.get(path.trim_end_matches('/')) {
+                Some(node) if !path.is_empty() => Lookup::Leaf(node.clone()),
+                _ => Lookup::NotFound,
+            };
         }
         if let Some(node) = self.leaves.get(path) {
             return Lookup::Leaf(node.clone());
@@ -371,7 +378,14 @@ mod tests {
         assert_eq!(listing(&tree, "meta-data/public-keys/"), "0=my-key");
         assert_eq!(listing(&tree, "meta-data/public-keys/0/"), "openssh-key");
         assert!(listing(&tree, "meta-data/").contains("\niam/\n"));
-        assert_eq!(tree.lookup("meta-data/instance-id/"), Lookup::NotFound);
+        assert_eq!(
+            tree.lookup("meta-data/instance-id/"),
+            tree.lookup("meta-data/instance-id")
+        );
+        assert!(matches!(
+            tree.lookup("meta-data/instance-id/"),
+            Lookup::Leaf(Node::Static(_))
+        ));
         assert_eq!(tree.lookup("meta-data/nope"), Lookup::NotFound);
         assert_eq!(tree.lookup("meta-data/tags/instance/"), Lookup::NotFound);
     }
