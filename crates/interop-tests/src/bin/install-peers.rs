@@ -7,6 +7,8 @@
 //! cargo run -p interop-tests --bin install-peers
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 use std::time::Instant;
 
