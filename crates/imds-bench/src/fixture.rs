@@ -72,12 +72,20 @@ pub struct Mock {
     thread: Option<thread::JoinHandle<()>>,
 }
 
+/// `server` with keep-alive on (see [`Mock::start`]).
+pub fn keep_alive(server: MockImds) -> MockImds {
+    server.set_keep_alive(true);
+    server
+}
+
 impl Mock {
-    /// Starts the mock with its default instance on `127.0.0.1:0`.
+    /// Starts the mock with its default instance on `127.0.0.1:0`, with
+    /// keep-alive on: the benchmarks measure clients, not TCP set-up (IMDS
+    /// closes every connection, and so does the mock by default).
     pub async fn start(placement: Placement) -> io::Result<Self> {
         match placement {
             Placement::SharedRuntime => Ok(Self {
-                server: Some(MockImds::builder().build().start().await?),
+                server: Some(keep_alive(MockImds::builder().build().start().await?)),
                 stop: None,
                 thread: None,
             }),
@@ -102,7 +110,8 @@ impl Mock {
                     }
                 };
                 runtime.block_on(async move {
-                    let _ = started_tx.send(MockImds::builder().build().start().await);
+                    let _ =
+                        started_tx.send(MockImds::builder().build().start().await.map(keep_alive));
                     // Serve until told to stop (or until the handle is gone).
                     let _ = stopped.await;
                 });

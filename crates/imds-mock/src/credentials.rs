@@ -6,6 +6,13 @@
 //! when less than a quarter of the lifetime remains on the server clock
 //! (90 minutes for the default 6 hours), so `Expiration` rolls forward as a
 //! test advances the clock, and stays put before that point.
+//!
+//! IMDSv1 and IMDSv2 deliver different sets, as on EC2: "If you retrieve
+//! IAM role credentials without a session token, you receive the IMDSv1
+//! role credentials. If you retrieve IAM role credentials using a valid
+//! session token, you receive the IMDSv2 role credentials"
+//! (`ModifyInstanceMetadataOptions`, `HttpTokens`). Each set rotates on
+//! its own, from the first read that asks for it.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -85,11 +92,23 @@ struct ErrorDocument {
     message: String,
 }
 
-/// The role's current credential set, replaced when it nears expiry.
+/// Which IMDS version a read came over: it decides which credential set
+/// the read gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// A read without a token (IMDSv1 allowed).
+    Imdsv1,
+    /// A read with a valid session token.
+    Imdsv2,
+}
+
+/// The role's current credential sets (one per IMDS version), each
+/// replaced when it nears expiry.
 #[derive(Debug)]
 pub(crate) struct CredentialRotor {
     lifetime: Duration,
-    current: Mutex<Option<CredentialSet>>,
+    imdsv1: Mutex<Option<CredentialSet>>,
+    imdsv2: Mutex<Option<CredentialSet>>,
     error: Mutex<Option<ErrorDocument>>,
 }
 
@@ -97,14 +116,16 @@ impl CredentialRotor {
     pub(crate) fn new(lifetime: Duration) -> Self {
         Self {
             lifetime,
-            current: Mutex::new(None),
+            imdsv1: Mutex::new(None),
+            imdsv2: Mutex::new(None),
             error: Mutex::new(None),
         }
     }
 
-    /// The credentials JSON, rotating first if less than a quarter of the
-    /// lifetime remains; the error document instead while one is set.
-    pub(crate) fn credentials_json(&self, clock: &ServerClock) -> String {
+    /// The credentials JSON of `delivery`'s set, rotating first if less
+    /// than a quarter of the lifetime remains; the error document instead
+    /// while one is set.
+    pub(crate) fn credentials_json(&self, clock: &ServerClock, delivery: Delivery) -> String {
         if let Some(error) = lock(&self.error).clone() {
             return json::render_object(&[
                 ("Code", Value::from(error.code)),
@@ -112,7 +133,7 @@ impl CredentialRotor {
                 ("LastUpdated", Value::from(rfc3339(clock.wall_now()))),
             ]);
         }
-        self.with_current(clock, CredentialSet::render)
+        self.with_current(clock, delivery, CredentialSet::render)
     }
 
     /// Serves an error document with `code` and `message` (or, with
@@ -121,13 +142,21 @@ impl CredentialRotor {
         *lock(&self.error) = error.map(|(code, message)| ErrorDocument { code, message });
     }
 
-    /// When the current set was issued (what `iam/info` reports).
-    pub(crate) fn last_updated(&self, clock: &ServerClock) -> SystemTime {
-        self.with_current(clock, |set| set.last_updated)
+    /// When `delivery`'s current set was issued (what `iam/info` reports).
+    pub(crate) fn last_updated(&self, clock: &ServerClock, delivery: Delivery) -> SystemTime {
+        self.with_current(clock, delivery, |set| set.last_updated)
     }
 
-    fn with_current<T>(&self, clock: &ServerClock, f: impl FnOnce(&CredentialSet) -> T) -> T {
-        let mut current = lock(&self.current);
+    fn with_current<T>(
+        &self,
+        clock: &ServerClock,
+        delivery: Delivery,
+        f: impl FnOnce(&CredentialSet) -> T,
+    ) -> T {
+        let mut current = lock(match delivery {
+            Delivery::Imdsv1 => &self.imdsv1,
+            Delivery::Imdsv2 => &self.imdsv2,
+        });
         let now = clock.now();
         let fresh = current
             .as_ref()
@@ -147,12 +176,15 @@ mod tests {
     fn rotates_when_a_quarter_of_the_lifetime_remains() {
         let clock = ServerClock::default();
         let rotor = CredentialRotor::new(Duration::from_secs(4 * 3600));
-        let first: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        let first: Value =
+            serde_json::from_str(&rotor.credentials_json(&clock, Delivery::Imdsv2)).unwrap();
         clock.advance(Duration::from_secs(3 * 3600 - 60));
-        let same: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        let same: Value =
+            serde_json::from_str(&rotor.credentials_json(&clock, Delivery::Imdsv2)).unwrap();
         assert_eq!(first, same);
         clock.advance(Duration::from_secs(61));
-        let next: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        let next: Value =
+            serde_json::from_str(&rotor.credentials_json(&clock, Delivery::Imdsv2)).unwrap();
         assert_ne!(first["AccessKeyId"], next["AccessKeyId"]);
         assert!(next["Expiration"].as_str() > first["Expiration"].as_str());
         let key = next["AccessKeyId"].as_str().unwrap();
@@ -165,17 +197,45 @@ mod tests {
     fn an_error_document_replaces_the_credentials_until_cleared() {
         let clock = ServerClock::default();
         let rotor = CredentialRotor::new(Duration::from_secs(3600));
-        let before: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        let before: Value =
+            serde_json::from_str(&rotor.credentials_json(&clock, Delivery::Imdsv2)).unwrap();
         rotor.set_error(Some((
             "AssumeRoleUnauthorizedAccess".into(),
             "denied".into(),
         )));
-        let error: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        let error: Value =
+            serde_json::from_str(&rotor.credentials_json(&clock, Delivery::Imdsv2)).unwrap();
         assert_eq!(error["Code"], "AssumeRoleUnauthorizedAccess");
         assert_eq!(error["Message"], "denied");
         assert!(error.get("AccessKeyId").is_none() && error.get("Token").is_none());
         rotor.set_error(None);
-        let after: Value = serde_json::from_str(&rotor.credentials_json(&clock)).unwrap();
+        let after: Value =
+            serde_json::from_str(&rotor.credentials_json(&clock, Delivery::Imdsv2)).unwrap();
         assert_eq!(after, before, "the same set as before the error");
+    }
+
+    #[test]
+    fn imdsv1_and_imdsv2_get_different_sets_that_rotate_on_their_own() {
+        let clock = ServerClock::default();
+        let rotor = CredentialRotor::new(Duration::from_secs(4 * 3600));
+        let read = |delivery| -> Value {
+            serde_json::from_str(&rotor.credentials_json(&clock, delivery)).unwrap()
+        };
+        let v2 = read(Delivery::Imdsv2);
+        clock.advance(Duration::from_secs(3600));
+        let v1 = read(Delivery::Imdsv1);
+        for field in ["AccessKeyId", "SecretAccessKey", "Token", "Expiration"] {
+            assert_ne!(v1[field], v2[field], "{field}");
+        }
+        assert_eq!(read(Delivery::Imdsv2), v2);
+        assert_eq!(read(Delivery::Imdsv1), v1);
+        // The v2 set (issued an hour earlier) rotates first.
+        clock.advance(Duration::from_secs(2 * 3600));
+        assert_ne!(read(Delivery::Imdsv2)["AccessKeyId"], v2["AccessKeyId"]);
+        assert_eq!(read(Delivery::Imdsv1), v1);
+        assert!(
+            rotor.last_updated(&clock, Delivery::Imdsv1)
+                < rotor.last_updated(&clock, Delivery::Imdsv2)
+        );
     }
 }

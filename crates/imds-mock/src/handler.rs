@@ -15,9 +15,11 @@ use http_body_util::Full;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::credentials::{CredentialRotor, rfc3339};
+use crate::credentials::{CredentialRotor, Delivery, rfc3339};
 use crate::events::Timeline;
 use crate::faults::{Fault, Faults};
+use crate::headers;
+use crate::path;
 use crate::server_clock::ServerClock;
 use crate::stats::{Ending, RecordedRequest, Recorder};
 use crate::sync::lock;
@@ -54,6 +56,8 @@ pub(crate) struct State {
     pub(crate) recorder: Recorder,
     pub(crate) imdsv1_allowed: AtomicBool,
     pub(crate) disabled: AtomicBool,
+    /// Keep connections open across requests (IMDS closes them).
+    pub(crate) keep_alive: AtomicBool,
     max_token_ttl_secs: Option<u64>,
     /// Spot, rebalance, scheduled and Auto Scaling events (see `events`).
     pub(crate) events: Timeline,
@@ -72,6 +76,7 @@ impl State {
             recorder: Recorder::default(),
             imdsv1_allowed: AtomicBool::new(config.imdsv1_allowed),
             disabled: AtomicBool::new(config.disabled),
+            keep_alive: AtomicBool::new(false),
             max_token_ttl_secs: config.max_token_ttl_secs,
         }
     }
@@ -93,8 +98,10 @@ pub(crate) async fn handle<B>(
     let method = request.method().clone();
     // Borrowed from the request; the log's copy is the only one made.
     let path = request.uri().path();
+    // The log keeps the path as sent; IMDS ignores repeated slashes.
+    let routed = path::route(path);
     let headers = request.headers();
-    let is_token_path = path == TOKEN_PATH;
+    let is_token_path = routed == TOKEN_PATH;
     let mut record = RecordedRequest {
         method: method.clone(),
         path: path.to_owned(),
@@ -115,7 +122,7 @@ pub(crate) async fn handle<B>(
             }
         }
     }
-    let (response, ending) = match fault {
+    let (mut response, ending) = match fault {
         Some(Fault::Drop) => {
             tracing::debug!(%method, %path, "dropped without a response (fault)");
             state.recorder.ended(record, Ending::Dropped);
@@ -137,10 +144,13 @@ pub(crate) async fn handle<B>(
         Some(Fault::TokenReply(reply)) => (token_reply(reply), Ending::by_fault(StatusCode::OK)),
         Some(Fault::Fail(status)) => (error_page(status), Ending::by_fault(status)),
         None => {
-            let (response, token_issued) = respond(&state, &method, path, headers);
+            let (response, token_issued) = respond(&state, &method, &routed, headers);
             (response, Ending::answered(token_issued))
         }
     };
+    if !state.keep_alive.load(Ordering::SeqCst) {
+        headers::close(response.headers_mut());
+    }
     record.status = Some(response.status());
     tracing::debug!(%method, %path, status = response.status().as_u16(), "answered");
     state.recorder.ended(record, ending);
@@ -167,14 +177,24 @@ fn respond(
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return (response, false);
     }
-    let authorized = match headers.get(TOKEN_HEADER) {
-        Some(token) => state.tokens.is_valid(token.as_bytes(), state.clock.now()),
-        None => state.imdsv1_allowed.load(Ordering::SeqCst),
+    // A valid token: IMDSv2, and the answer says how long the token lasts.
+    let token_left = match headers.get(TOKEN_HEADER) {
+        Some(token) => match state.tokens.remaining(token.as_bytes(), state.clock.now()) {
+            Some(left) => Some(left),
+            None => return (error_page(StatusCode::UNAUTHORIZED), false),
+        },
+        None if state.imdsv1_allowed.load(Ordering::SeqCst) => None,
+        None => return (error_page(StatusCode::UNAUTHORIZED), false),
     };
-    if !authorized {
-        return (error_page(StatusCode::UNAUTHORIZED), false);
+    let delivery = match token_left {
+        Some(_) => Delivery::Imdsv2,
+        None => Delivery::Imdsv1,
+    };
+    let mut response = read(state, path, delivery);
+    if let Some(left) = token_left {
+        headers::remaining_ttl(response.headers_mut(), left);
     }
-    (read(state, path), false)
+    (response, false)
 }
 
 fn issue_token(state: &State, method: &Method, headers: &HeaderMap) -> (Response<Body>, bool) {
@@ -206,7 +226,24 @@ fn issue_token(state: &State, method: &Method, headers: &HeaderMap) -> (Response
     (response, true)
 }
 
-fn read(state: &State, path: &str) -> Response<Body> {
+/// A read's answer: the content, or a 404. A `200` carries
+/// `Accept-Ranges` and `Last-Modified` (the launch time, or when the
+/// credentials it shows were issued).
+fn read(state: &State, path: &str, delivery: Delivery) -> Response<Body> {
+    let mut last_modified = headers::launch_time();
+    let mut response = read_content(state, path, delivery, &mut last_modified);
+    if response.status() == StatusCode::OK {
+        headers::read_ok(response.headers_mut(), last_modified);
+    }
+    response
+}
+
+fn read_content(
+    state: &State,
+    path: &str,
+    delivery: Delivery,
+    last_modified: &mut std::time::SystemTime,
+) -> Response<Body> {
     if path == "/" {
         return ok("text/plain", "latest");
     }
@@ -221,18 +258,21 @@ fn read(state: &State, path: &str) -> Response<Body> {
     state.events.sync(&mut tree, state.clock.wall_now());
     match tree.lookup(relative) {
         Lookup::Listing(text) => ok("text/plain", text),
-        Lookup::Leaf(Node::Static(bytes)) if relative == "user-data" => {
+        Lookup::Leaf(Node::Static(bytes)) if relative.trim_end_matches('/') == "user-data" => {
             ok("application/octet-stream", bytes)
         }
         Lookup::Leaf(Node::Static(bytes)) => ok("text/plain", bytes),
         Lookup::Leaf(Node::IamInfo) => {
-            let last_updated = rfc3339(state.credentials.last_updated(&state.clock));
-            ok("text/plain", tree.iam_info(&last_updated))
+            *last_modified = state.credentials.last_updated(&state.clock, delivery);
+            ok("text/plain", tree.iam_info(&rfc3339(*last_modified)))
         }
-        Lookup::Leaf(Node::RoleCredentials) => ok(
-            "text/plain",
-            state.credentials.credentials_json(&state.clock),
-        ),
+        Lookup::Leaf(Node::RoleCredentials) => {
+            *last_modified = state.credentials.last_updated(&state.clock, delivery);
+            ok(
+                "text/plain",
+                state.credentials.credentials_json(&state.clock, delivery),
+            )
+        }
         Lookup::Leaf(Node::IdentityDocument) => ok("text/plain", tree.identity_document()),
         Lookup::NotFound => error_page(StatusCode::NOT_FOUND),
     }
@@ -246,7 +286,8 @@ fn ok(content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
     response
 }
 
-/// IMDS answers errors with a small XHTML page.
+/// IMDS answers errors with a small XHTML page, byte for byte (a 404 is
+/// 339 bytes, as captured from EC2).
 fn error_page(status: StatusCode) -> Response<Body> {
     let title = format!(
         "{} - {}",
@@ -256,7 +297,7 @@ fn error_page(status: StatusCode) -> Response<Body> {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n\
          <!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\"\n\
-         \t\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n\
+         \t\t \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n\
          <html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" lang=\"en\">\n \
          <head>\n  <title>{title}</title>\n </head>\n <body>\n  <h1>{title}</h1>\n </body>\n\
          </html>\n"

@@ -6,7 +6,9 @@
 //! token-gated reads (401 without, with an unknown or with an expired
 //! token), optional IMDSv1, IMDS turned off (403), directory listings,
 //! binary user data, an identity document consistent with the meta-data,
-//! and role credentials that rotate. Time is tokio's clock, so a test that
+//! and role credentials that rotate (one set for IMDSv1, another for
+//! IMDSv2). Responses carry the headers a Nitro instance sends: `Server:
+//! EC2ws`, `Connection: close`, the token's remaining TTL, ... Time is tokio's clock, so a test that
 //! pauses and advances it moves the mock's time with its client's; tests
 //! that do not pause it move one server's time with
 //! [`MockImds::advance_clock`]; neither sleeps. Faults (latency,
@@ -51,6 +53,7 @@ mod credentials;
 mod events;
 mod faults;
 mod handler;
+mod headers;
 mod hop_limit;
 mod json;
 mod live_events;

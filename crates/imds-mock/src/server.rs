@@ -218,6 +218,14 @@ impl MockImds {
         self.state.disabled.store(disabled, Ordering::SeqCst);
     }
 
+    /// Keep connections open across requests (`true`), or close each after
+    /// its response with `Connection: close` (`false`, the default), as
+    /// IMDS does. For benchmarks that measure a client rather than TCP
+    /// set-up; a client under test should meet the real behaviour.
+    pub fn set_keep_alive(&self, keep_alive: bool) {
+        self.state.keep_alive.store(keep_alive, Ordering::SeqCst);
+    }
+
     /// Delays every response by `latency` (zero: no delay).
     pub fn set_latency(&self, latency: Duration) {
         self.state.faults.set_latency(latency);

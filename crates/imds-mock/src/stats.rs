@@ -54,7 +54,7 @@ impl Stats {
 pub struct RecordedRequest {
     /// The request method.
     pub method: Method,
-    /// The request path, without the query.
+    /// The request path as sent (repeated slashes kept), without the query.
     pub path: String,
     /// Whether `X-aws-ec2-metadata-token` was present (valid or not).
     pub has_token: bool,

@@ -73,11 +73,13 @@ impl IssuedTokens {
         token
     }
 
-    /// Whether `token` was issued here and has not expired at `now`.
-    pub(crate) fn is_valid(&self, token: &[u8], now: Instant) -> bool {
+    /// How long `token` stays valid after `now` (never zero), or `None` for
+    /// a token not issued here or expired.
+    pub(crate) fn remaining(&self, token: &[u8], now: Instant) -> Option<Duration> {
         lock(&self.tokens)
             .get(token)
-            .is_some_and(|expires_at| now < *expires_at)
+            .and_then(|expires_at| expires_at.checked_duration_since(now))
+            .filter(|left| !left.is_zero())
     }
 
     /// Forgets every token, as an IMDS restart would.
@@ -109,6 +111,12 @@ mod tests {
         assert_eq!(ttl(""), Err(TtlError::NotAnInteger));
     }
 
+    impl IssuedTokens {
+        fn is_valid(&self, token: &[u8], now: Instant) -> bool {
+            self.remaining(token, now).is_some()
+        }
+    }
+
     #[test]
     fn tokens_are_56_url_safe_chars_and_expire() {
         let issued = IssuedTokens::default();
@@ -124,6 +132,14 @@ mod tests {
         assert!(issued.is_valid(token.as_bytes(), now + Duration::from_secs(9)));
         assert!(!issued.is_valid(token.as_bytes(), now + Duration::from_secs(10)));
         assert!(!issued.is_valid(b"not-a-token", now));
+        assert_eq!(
+            issued.remaining(token.as_bytes(), now + Duration::from_millis(2500)),
+            Some(Duration::from_millis(7500))
+        );
+        assert_eq!(
+            issued.remaining(token.as_bytes(), now + Duration::from_secs(10)),
+            None
+        );
         assert!(!format!("{issued:?}").contains(&token));
         issued.expire_all();
         assert!(!issued.is_valid(token.as_bytes(), now));

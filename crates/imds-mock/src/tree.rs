@@ -41,6 +41,13 @@ pub mod defaults {
     pub const HOSTNAME: &str = "ip-172-31-20-7.ec2.internal";
     /// `meta-data/public-hostname`.
     pub const PUBLIC_HOSTNAME: &str = "ec2-203-0-113-10.compute-1.amazonaws.com";
+    /// `meta-data/ipv6` and the interface's `ipv6s` (a documentation
+    /// address, 2001:db8::/32, inside [`SUBNET_IPV6_CIDR_BLOCK`]).
+    pub const IPV6: &str = "2001:db8:7a1f:4c10:5d3e:8f2b:9d14:7a06";
+    /// The interface's `subnet-ipv6-cidr-blocks`: a /64 of [`VPC_IPV6_CIDR_BLOCK`].
+    pub const SUBNET_IPV6_CIDR_BLOCK: &str = "2001:db8:7a1f:4c10::/64";
+    /// The interface's `vpc-ipv6-cidr-blocks`: the VPC's /56.
+    pub const VPC_IPV6_CIDR_BLOCK: &str = "2001:db8:7a1f:4c00::/56";
     /// `meta-data/mac`.
     pub const MAC: &str = "0e:8f:62:3a:d1:47";
     /// The account (`accountId`, `owner-id`, the instance profile ARN).
@@ -111,6 +118,7 @@ impl Tree {
             ("meta-data/instance-id", INSTANCE_ID),
             ("meta-data/instance-life-cycle", "on-demand"),
             ("meta-data/instance-type", INSTANCE_TYPE),
+            ("meta-data/ipv6", IPV6),
             ("meta-data/local-hostname", HOSTNAME),
             ("meta-data/local-ipv4", LOCAL_IPV4),
             ("meta-data/mac", MAC),
@@ -135,6 +143,7 @@ impl Tree {
         let nic_leaves: &[(&str, &str)] = &[
             ("device-number", "0"),
             ("interface-id", "eni-0a9b8c7d6e5f40312"),
+            ("ipv6s", IPV6),
             ("local-hostname", HOSTNAME),
             ("local-ipv4s", LOCAL_IPV4),
             ("mac", MAC),
@@ -145,9 +154,11 @@ impl Tree {
             ("security-groups", "default"),
             ("subnet-id", SUBNET_ID),
             ("subnet-ipv4-cidr-block", "172.31.16.0/20"),
+            ("subnet-ipv6-cidr-blocks", SUBNET_IPV6_CIDR_BLOCK),
             ("vpc-id", VPC_ID),
             ("vpc-ipv4-cidr-block", "172.31.0.0/16"),
             ("vpc-ipv4-cidr-blocks", "172.31.0.0/16"),
+            ("vpc-ipv6-cidr-blocks", VPC_IPV6_CIDR_BLOCK),
         ];
         for (leaf, value) in nic_leaves {
             tree.set(&format!("{nic}{leaf}"), *value);
@@ -218,11 +229,18 @@ impl Tree {
     }
 
     /// Resolves a path relative to `/latest/`. A directory is listed with or
-    /// without its trailing slash (as IMDS does); a leaf asked for with a
-    /// trailing slash is not found.
+    /// without its trailing slash; a leaf is served with or without one too,
+    /// as IMDS serves it (botocore's region fetcher reads
+    /// `placement/availability-zone/`).
     pub(crate) fn lookup(&self, path: &str) -> Lookup {
         if path.is_empty() || path.ends_with('/') {
-            return self.listing(path).map_or(Lookup::NotFound, Lookup::Listing);
+            if let Some(listing) = self.listing(path) {
+                return Lookup::Listing(listing);
+            }
+            return match self.leaves.get(path.trim_end_matches('/')) {
+                Some(node) if !path.is_empty() => Lookup::Leaf(node.clone()),
+                _ => Lookup::NotFound,
+            };
         }
         if let Some(node) = self.leaves.get(path) {
             return Lookup::Leaf(node.clone());
@@ -360,7 +378,14 @@ mod tests {
         assert_eq!(listing(&tree, "meta-data/public-keys/"), "0=my-key");
         assert_eq!(listing(&tree, "meta-data/public-keys/0/"), "openssh-key");
         assert!(listing(&tree, "meta-data/").contains("\niam/\n"));
-        assert_eq!(tree.lookup("meta-data/instance-id/"), Lookup::NotFound);
+        assert_eq!(
+            tree.lookup("meta-data/instance-id/"),
+            tree.lookup("meta-data/instance-id")
+        );
+        assert!(matches!(
+            tree.lookup("meta-data/instance-id/"),
+            Lookup::Leaf(Node::Static(_))
+        ));
         assert_eq!(tree.lookup("meta-data/nope"), Lookup::NotFound);
         assert_eq!(tree.lookup("meta-data/tags/instance/"), Lookup::NotFound);
     }

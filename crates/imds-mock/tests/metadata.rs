@@ -206,6 +206,21 @@ async fn public_keys_use_the_index_equals_name_listing() {
 }
 
 #[tokio::test]
+async fn a_leaf_asked_for_with_a_trailing_slash_is_the_leaf() {
+    // As EC2 serves it: botocore's region fetcher reads
+    // `placement/availability-zone/`.
+    let server = MockImds::start_default().await.unwrap();
+    assert_eq!(
+        text(&server, "/latest/meta-data/instance-id/").await,
+        defaults::INSTANCE_ID
+    );
+    assert_eq!(
+        text(&server, "/latest/meta-data/placement/availability-zone/").await,
+        defaults::AVAILABILITY_ZONE
+    );
+}
+
+#[tokio::test]
 async fn unknown_paths_are_404() {
     let server = MockImds::start_default().await.unwrap();
     let reply = get_v2(&server, "/latest/meta-data/no-such-thing").await;
@@ -213,8 +228,8 @@ async fn unknown_paths_are_404() {
     assert_eq!(reply.header("content-type"), Some("text/html"));
     assert!(reply.text().contains("<title>404 - Not Found</title>"));
     for path in [
-        "/latest/meta-data/instance-id/", // a leaf with a trailing slash
         "/latest/meta-data/placement/nope",
+        "/latest/meta-data/placement/nope/",
         "/latest/nope",
         "/nope",
         "/latest/meta-data/spot/instance-action", // not a spot instance

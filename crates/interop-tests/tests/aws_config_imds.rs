@@ -1,6 +1,8 @@
 //! aws-config's IMDS client (the Rust SDK's, written by AWS) against the
 //! mock. If the two disagree, the mock is wrong.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -276,6 +278,45 @@ async fn the_region_provider_reads_the_placement() {
         .build();
     let region = provider.region().await.expect("a region");
     assert_eq!(region.as_ref(), defaults::REGION);
+}
+
+/// Its credentials and region providers read what our client reads, with
+/// IMDSv1 off, and never read without a token even when IMDSv1 is on (a
+/// tokenless read would get the IMDSv1 credentials, another set).
+#[tokio::test]
+async fn its_providers_read_what_we_read_over_imdsv2_only() {
+    for imdsv1_allowed in [false, true] {
+        let server = MockImds::builder()
+            .imdsv1_allowed(imdsv1_allowed)
+            .build()
+            .start()
+            .await
+            .unwrap();
+        let client = imds_client(&server);
+        let credentials = ImdsCredentialsProvider::builder()
+            .imds_client(client.clone())
+            .build()
+            .provide_credentials()
+            .await
+            .unwrap();
+        let region = ImdsRegionProvider::builder()
+            .imds_client(client)
+            .build()
+            .region()
+            .await
+            .expect("a region");
+        support::assert_every_read_had_a_token(&server, "aws-config");
+
+        let ours = support::our_reading(&server).await;
+        assert_eq!(credentials.access_key_id(), ours.access_key_id);
+        assert_eq!(credentials.secret_access_key(), ours.secret_access_key);
+        assert_eq!(
+            credentials.session_token(),
+            Some(ours.session_token.as_str())
+        );
+        assert_eq!(credentials.expiry(), Some(ours.expiration));
+        assert_eq!(region.as_ref(), ours.region);
+    }
 }
 
 #[tokio::test]

@@ -216,7 +216,7 @@ async fn measure_tree(
     failures: &mut Vec<String>,
 ) -> Result<Walked, BoxError> {
     let rounds: usize = mode.pick(1, 10);
-    let server = tree.config().start().await?;
+    let server = imds_bench::fixture::keep_alive(tree.config().start().await?);
     let client = |concurrency: usize| {
         imds::Client::builder()
             .env(imds::Env::from_map::<_, String, String>([]))

@@ -490,9 +490,18 @@ mod tests {
     }
 
     /// The mock's default instance with 4 network interfaces, 12 tags, 6
-    /// block devices and 3 keys: 128 reads over 8 levels.
+    /// block devices and 3 keys, without its IPv6 fields (the count below
+    /// was made before the mock had them): 128 reads over 8 levels.
     fn busy_instance() -> imds_mock::Config {
+        let nic = format!(
+            "meta-data/network/interfaces/macs/{}",
+            imds_mock::defaults::MAC
+        );
         let mut builder = imds_mock::MockImds::builder()
+            .remove("meta-data/ipv6")
+            .remove(format!("{nic}/ipv6s"))
+            .remove(format!("{nic}/subnet-ipv6-cidr-blocks"))
+            .remove(format!("{nic}/vpc-ipv6-cidr-blocks"))
             .tags_enabled(true)
             .tags((1..=12).map(|i| (format!("tag-{i:02}"), "value")))
             .public_keys((1..=3).map(|i| (format!("key-{i}"), "ssh-ed25519 AAAA")));

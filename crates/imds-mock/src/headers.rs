@@ -1,0 +1,69 @@
+//! The headers a real instance sends beside the body (captured responses
+//! are cited in the README, "Response headers"): `Server: EC2ws` and
+//! `Connection: close` on everything; on a read's `200`, `Accept-Ranges:
+//! none` and `Last-Modified`; on any answer to a read made with a valid
+//! token, `X-aws-ec2-metadata-token-ttl-seconds` with what is left of the
+//! token's lifetime. hyper adds `Date` and the exact `Content-Length`.
+
+use std::time::{Duration, SystemTime};
+
+use http::header::{ACCEPT_RANGES, CONNECTION, LAST_MODIFIED};
+use http::{HeaderMap, HeaderValue};
+
+use crate::token::TTL_HEADER;
+use crate::tree::defaults;
+
+/// Marks a read's `200`: no ranges, and when its content last changed.
+pub(crate) fn read_ok(headers: &mut HeaderMap, last_modified: SystemTime) {
+    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("none"));
+    headers.insert(
+        LAST_MODIFIED,
+        HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))
+            .expect("an HTTP date is a valid header value"),
+    );
+}
+
+/// `X-aws-ec2-metadata-token-ttl-seconds` on a read with a valid token:
+/// the seconds left, rounded up, so a token read in the second it was
+/// issued shows its whole TTL (21600), as IMDS shows it.
+pub(crate) fn remaining_ttl(headers: &mut HeaderMap, remaining: Duration) {
+    let seconds = remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0);
+    headers.insert(TTL_HEADER, HeaderValue::from(seconds));
+}
+
+/// `Connection: close`: IMDS answers one request per connection.
+pub(crate) fn close(headers: &mut HeaderMap) {
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+}
+
+/// When the instance launched (`pendingTime`): the `Last-Modified` of
+/// everything but the role credentials, which change when they rotate.
+pub(crate) fn launch_time() -> SystemTime {
+    humantime::parse_rfc3339(defaults::PENDING_TIME).expect("PENDING_TIME is RFC 3339")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_remaining_ttl_rounds_up_to_whole_seconds() {
+        let ttl = |d| {
+            let mut headers = HeaderMap::new();
+            remaining_ttl(&mut headers, d);
+            headers[TTL_HEADER].to_str().unwrap().to_owned()
+        };
+        assert_eq!(ttl(Duration::from_secs(21_600)), "21600");
+        assert_eq!(ttl(Duration::from_millis(21_599_001)), "21600");
+        assert_eq!(ttl(Duration::from_millis(21_599_000)), "21599");
+        assert_eq!(ttl(Duration::from_nanos(1)), "1");
+    }
+
+    #[test]
+    fn last_modified_is_an_http_date() {
+        let mut headers = HeaderMap::new();
+        read_ok(&mut headers, launch_time());
+        assert_eq!(headers[LAST_MODIFIED], "Mon, 05 Jan 2026 08:30:00 GMT");
+        assert_eq!(headers[ACCEPT_RANGES], "none");
+    }
+}
