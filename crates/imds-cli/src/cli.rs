@@ -40,8 +40,7 @@ Data goes to stdout, diagnostics to stderr; no secret is ever written to
 stderr, even with -vv.
 
 Exit status: 0 success, 1 other failure, 2 usage or invalid setting,
-3 not found, 4 IMDS disabled or unreachable (`imds events --help` for
---watch).";
+3 not found, 4 IMDS disabled or unreachable.";
 
 /// Read the AWS EC2 Instance Metadata Service (IMDSv2).
 #[derive(Debug, Parser)]

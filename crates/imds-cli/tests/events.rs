@@ -314,3 +314,20 @@ async fn events_watch_on_a_disabled_imds_exits_4_at_once() {
         .fails(4);
     assert!(run.stderr.contains("IMDS is disabled"), "{run:?}");
 }
+
+#[tokio::test]
+async fn events_help_names_the_kinds_and_the_exit_status() {
+    let run = Sandbox::new()
+        .run_raw(support::REFUSED, &["events", "--help"], &[])
+        .await
+        .ok();
+    let help = run.stdout_text();
+    for expected in [
+        "spot         spot/instance-action",
+        "autoscaling  autoscaling/target-lifecycle-state",
+        "[possible values: spot, rebalance, maintenance, autoscaling]",
+        "Exit status: 0 when --until's event is seen",
+    ] {
+        assert!(help.contains(expected), "{expected:?} in {help}");
+    }
+}
