@@ -1,9 +1,9 @@
 //! What CI proves by running the suite: `imds-bench --quick` runs every
 //! scenario to the end and its correctness checks hold (one PUT per cold
 //! burst, none with a cached or given token, a 200 for every read, both
-//! walks sending the same reads, clones sharing one token). No timing is
-//! judged. It runs the binary itself because the memory scenario spawns
-//! it.
+//! walks sending the same reads, clones sharing one token, four GETs per
+//! event watch cycle). No timing is judged. It runs the binary itself
+//! because the memory scenario spawns it.
 
 use std::process::Command;
 
@@ -22,6 +22,7 @@ fn quick_run_passes_its_checks() {
         "## P2 cold burst",
         "## P4 whole-tree walk",
         "## Memory",
+        "## P6 event watcher",
     ] {
         assert!(stdout.contains(section), "no {section:?} in:\n{stdout}");
     }

@@ -17,6 +17,7 @@ Examples:
   imds user-data > user-data.bin        byte for byte
   eval \"$(imds credentials --format env)\"
   TOKEN=$(imds token --ttl 300)
+  imds events --watch --until spot && drain-my-node
 
 As the AWS CLI's credential process, in ~/.aws/config:
   [profile instance]
@@ -189,6 +190,11 @@ it lives --ttl seconds from now:
   TOKEN=$(imds token --ttl 300)
   curl -H \"X-aws-ec2-metadata-token: $TOKEN\" http://169.254.169.254/latest/meta-data/")]
     Token,
+
+    /// Print Spot, rebalance, maintenance and Auto Scaling events, or watch
+    /// them change (--watch).
+    #[command(after_help = crate::events::HELP)]
+    Events(crate::events::EventsArgs),
 }
 
 /// How `credentials` prints.
@@ -210,7 +216,7 @@ fn parse_endpoint_mode(text: &str) -> Result<EndpointMode, String> {
 
 /// Seconds (`1`, `0.5`) or a humantime duration (`500ms`, `2s`); more than
 /// zero.
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     let duration = match text.parse::<f64>() {
         Ok(seconds) => Duration::try_from_secs_f64(seconds).map_err(|error| error.to_string())?,
         Err(_) => humantime::parse_duration(text).map_err(|error| error.to_string())?,

@@ -7,6 +7,11 @@
 //! | 2 | usage: bad flags or arguments, an invalid setting in the environment or `~/.aws/config` |
 //! | 3 | not found: a path, the user data or the instance role does not exist |
 //! | 4 | IMDS is disabled, unreachable, silent, or turned off on the instance |
+//!
+//! `imds events --watch` runs until it is killed, and reports failed polls
+//! on stderr without stopping. It exits 0 as soon as `--until`'s event is
+//! seen, or when stdout is closed; 1 when `--exec`'s command failed for the
+//! event `--until` waited for; 4 when IMDS is disabled.
 
 use std::error::Error as _;
 use std::fmt;

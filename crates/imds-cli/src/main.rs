@@ -7,6 +7,7 @@
 //! imds user-data > user-data.bin
 //! eval "$(imds credentials --format env)"
 //! TOKEN=$(imds token --ttl 300)
+//! imds events --watch --until spot && drain-my-node
 //! imds --mock dump            # off EC2, against an embedded mock
 //! ```
 //!
@@ -19,6 +20,7 @@
 
 mod cli;
 mod commands;
+mod events;
 mod exit;
 mod output;
 mod session;
@@ -105,6 +107,10 @@ async fn run(args: Args) -> Result<(), Failure> {
             };
             let session = Session::start(global, options).await?;
             commands::credentials(&session.client, *format).await
+        }
+        Command::Events(events) => {
+            let session = Session::start(global, cached).await?;
+            events::run(&session.client, events).await
         }
         Command::Token => {
             // Not through the cache: the token is new, and lives --ttl

@@ -499,7 +499,7 @@ async fn help_shows_examples_settings_and_exit_codes() {
     ] {
         assert!(help.contains(expected), "{expected} in {help}");
     }
-    for command in ["get", "dump", "user-data", "credentials", "token"] {
+    for command in ["get", "dump", "user-data", "credentials", "token", "events"] {
         let run = sandbox
             .run_raw(REFUSED, &[command, "--help"], &[])
             .await

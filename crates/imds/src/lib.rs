@@ -13,6 +13,10 @@
 //!   never holding a secret.
 //! - [`document`]: the typed JSON documents (identity document, IAM info,
 //!   Spot instance action).
+//! - [`events`]: interruptions and maintenance: the Spot, rebalance,
+//!   scheduled maintenance and Auto Scaling documents, typed, a watcher
+//!   that streams their changes ([`Client::events`]), and
+//!   [`Client::interruption`].
 //! - [`credentials`]: the instance role's [`Credentials`] and a cached,
 //!   single-flight [`CredentialsProvider`] with refresh before expiry and
 //!   static stability, over any [`MetadataSource`] (the client is one).
@@ -71,6 +75,7 @@ pub mod credentials;
 pub mod document;
 mod env;
 pub mod error;
+pub mod events;
 mod listing;
 mod profile;
 #[cfg(test)]
@@ -88,6 +93,15 @@ pub mod __internals {
     /// Directory listings.
     pub mod listing {
         pub use crate::listing::{Entry, PublicKey, parse, parse_public_keys};
+    }
+
+    /// A watch polling every `interval`, without the 1 s floor (the
+    /// events benchmark runs 100,000 polls).
+    pub fn watch_interval(
+        watch: crate::events::EventWatch,
+        interval: std::time::Duration,
+    ) -> crate::events::EventWatch {
+        watch.interval_unchecked(interval)
     }
 
     /// A body as text, as the client reads one.

@@ -12,6 +12,7 @@ mod p1_hot_path;
 mod p1_layer_cost;
 mod p2_cold_burst;
 mod p4_walk;
+mod p6_events;
 
 use imds_bench::{Mode, fixture::Mock};
 use tower::BoxError;
@@ -32,6 +33,9 @@ pub enum Scenario {
     /// Peak RSS of processes holding 10,000 clones of the client and of
     /// the layer.
     Memory,
+    /// P6: the event watcher: GETs, CPU and memory per poll cycle, against
+    /// one plain read.
+    P6Events,
 }
 
 impl Scenario {
@@ -42,6 +46,7 @@ impl Scenario {
         Scenario::P2ColdBurst,
         Scenario::P4Walk,
         Scenario::Memory,
+        Scenario::P6Events,
     ];
 
     /// Runs the scenario; returns the correctness checks that failed.
@@ -52,6 +57,7 @@ impl Scenario {
             Scenario::P2ColdBurst => p2_cold_burst::run(mock, mode).await,
             Scenario::P4Walk => p4_walk::run(mode).await,
             Scenario::Memory => memory::run(mode).await,
+            Scenario::P6Events => p6_events::run(mode).await,
         }
     }
 }

@@ -134,7 +134,30 @@ impl Sandbox {
         args: &[S],
         env: &[(&str, &str)],
     ) -> Run {
-        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_imds"))
+        let output = self
+            .command(env_endpoint, args, env)
+            .output()
+            .await
+            .expect("the imds binary runs");
+        Run {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: output.stdout,
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
+impl Sandbox {
+    /// The command [`run_raw`](Self::run_raw) runs, to spawn it instead
+    /// (stdin null; stdout and stderr as the caller sets them).
+    pub fn command<S: AsRef<OsStr>>(
+        &self,
+        env_endpoint: &str,
+        args: &[S],
+        env: &[(&str, &str)],
+    ) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_imds"));
+        command
             .args(args)
             .env_clear()
             .env("HOME", self.home())
@@ -146,15 +169,8 @@ impl Sandbox {
             )
             .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint)
             .envs(env.iter().copied())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .await
-            .expect("the imds binary runs");
-        Run {
-            code: output.status.code().expect("exited, not killed"),
-            stdout: output.stdout,
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        }
+            .stdin(std::process::Stdio::null());
+        command
     }
 }
 

@@ -252,8 +252,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How many requests [`walk`](Client::walk) and [`tags`](Client::tags)
-    /// keep in flight (at least 1). Default 16.
+    /// How many requests [`walk`](Client::walk), [`tags`](Client::tags)
+    /// and each poll of an [event watch](Client::events) keep in flight (at
+    /// least 1). Default 16.
     pub fn concurrency(mut self, requests: usize) -> Self {
         self.concurrency = requests.max(1);
         self

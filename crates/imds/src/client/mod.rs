@@ -223,6 +223,12 @@ impl Client {
         Ok(tower_imds::get_metadata_token(&response).cloned())
     }
 
+    /// How many requests one call keeps in flight at most
+    /// ([`ClientBuilder::concurrency`]).
+    pub(crate) fn concurrency(&self) -> usize {
+        self.enabled().map_or(1, |enabled| enabled.concurrency)
+    }
+
     fn enabled(&self) -> Result<&Enabled, Error> {
         match &self.inner.state {
             State::Enabled(enabled) => Ok(enabled),

@@ -14,7 +14,7 @@ use proptest::test_runner::Config;
 
 /// Few cases per property: the whole binary runs in about a second. The
 /// fuzzers are where long runs happen.
-fn config() -> Config {
+pub(crate) fn config() -> Config {
     Config {
         cases: 128,
         // No `proptest-regressions/` files: a failure is turned into a

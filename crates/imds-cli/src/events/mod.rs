@@ -1,0 +1,139 @@
+//! `imds events`: the state of the interruption and maintenance events, or
+//! (`--watch`) their changes as JSON lines, through the client's watcher.
+
+mod args;
+mod exec;
+
+use std::io::{self, Write};
+
+use futures_util::StreamExt;
+use imds::Client;
+use imds::events::{
+    Event, EventKind, MaintenanceEvent, RebalanceRecommendation, Snapshot, SpotInstanceAction,
+    TargetLifecycleState,
+};
+use serde::Serialize;
+
+pub use self::args::{EventsArgs, HELP};
+use crate::exit::Failure;
+use crate::output;
+
+/// `imds events [--watch ...]`.
+pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
+    let watched = args.watched();
+    let mut watch = client.events().kinds(watched.iter().copied());
+    if let Some(interval) = args.interval {
+        watch = watch.interval(interval);
+    }
+    if !args.watch {
+        let snapshot = watch.snapshot().await?;
+        let document = snapshot_json(&snapshot, &watched);
+        return Ok(output::write_stdout(
+            output::json_line(&document, true).as_bytes(),
+        )?);
+    }
+    client.settings()?;
+    let mut events = watch.stream();
+    while let Some(item) = events.next().await {
+        let event = match item {
+            Ok(event) => event,
+            Err(error @ imds::Error::Disabled(_)) => return Err(error.into()),
+            Err(error) => {
+                // No secret in a client error; stderr may be a log.
+                eprint!("{}", Failure::from(error));
+                continue;
+            }
+        };
+        let line = output::json_line(&event, false);
+        if !emit(&line)? {
+            return Ok(()); // stdout closed: nobody is listening
+        }
+        let ran = match &args.exec {
+            Some(command) => run_exec(command, &event, &line).await,
+            None => true,
+        };
+        if args.until.contains(&event.kind()) && event.is_warning() {
+            return if ran {
+                Ok(())
+            } else {
+                Err(Failure::Other(format!(
+                    "--exec's command failed for the {} event --until waited for",
+                    event.kind()
+                )))
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Runs `--exec`'s command for `event`; `false` (and a line on stderr)
+/// when it could not run or failed.
+async fn run_exec(command: &str, event: &Event, line: &str) -> bool {
+    let failure = match exec::run(command, event, line).await {
+        Ok(status) if status.success() => return true,
+        Ok(status) => format!("exited with {status}"),
+        Err(error) => format!("could not be run: {error}"),
+    };
+    eprintln!(
+        "imds: --exec's command {failure} (event: {} {})",
+        event.kind(),
+        event.change()
+    );
+    false
+}
+
+/// `line` on stdout, flushed; `false` when stdout is closed.
+fn emit(line: &str) -> io::Result<bool> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(line.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// `imds events`'s document: the watched kinds, by name, in kind order.
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spot: Option<&'a Option<SpotInstanceAction>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rebalance: Option<&'a Option<RebalanceRecommendation>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maintenance: Option<&'a [MaintenanceEvent]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    autoscaling: Option<&'a Option<TargetLifecycleState>>,
+}
+
+/// The snapshot as one object, with the watched kinds only.
+fn snapshot_json<'a>(snapshot: &'a Snapshot, watched: &[EventKind]) -> Document<'a> {
+    let watching = |kind| watched.contains(&kind);
+    Document {
+        spot: watching(EventKind::Spot).then_some(&snapshot.spot),
+        rebalance: watching(EventKind::Rebalance).then_some(&snapshot.rebalance),
+        maintenance: watching(EventKind::Maintenance).then_some(&snapshot.maintenance[..]),
+        autoscaling: watching(EventKind::AutoScaling).then_some(&snapshot.autoscaling),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_snapshot_document_holds_the_watched_kinds_by_name_in_kind_order() {
+        let snapshot = Snapshot::default();
+        assert_eq!(
+            serde_json::to_string(&snapshot_json(&snapshot, &EventKind::ALL)).unwrap(),
+            r#"{"spot":null,"rebalance":null,"maintenance":[],"autoscaling":null}"#
+        );
+        assert_eq!(
+            serde_json::to_value(snapshot_json(&snapshot, &[EventKind::Maintenance])).unwrap(),
+            json!({"maintenance": []})
+        );
+    }
+}

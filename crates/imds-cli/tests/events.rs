@@ -1,0 +1,333 @@
+//! `imds events`, run as the built binary against a mock IMDS changed
+//! while it polls. Each scenario takes any [`EventSource`]: here the
+//! in-process mock; the mock binary's control API can run them too.
+
+mod support;
+#[path = "support/watch.rs"]
+mod watch;
+
+use imds_mock::MockImds;
+use serde_json::json;
+use support::Sandbox;
+use watch::{EventSource, Watching};
+
+const SPOT: &str = "meta-data/spot/instance-action";
+const REBALANCE: &str = "meta-data/events/recommendations/rebalance";
+const SCHEDULED: &str = "meta-data/events/maintenance/scheduled";
+const ASG: &str = "meta-data/autoscaling/target-lifecycle-state";
+
+const NOTICE: &str = r#"{"action": "terminate", "time": "2026-12-02T10:04:05Z"}"#;
+
+fn maintenance(state: &str) -> String {
+    json!([{
+        "Code": "instance-retirement", "Description": "retiring", "EventId": "instance-event-1",
+        "NotBefore": "21 Jan 2026 09:00:43 GMT", "State": state,
+    }])
+    .to_string()
+}
+
+/// `sh` for `--exec`: the sandbox clears the environment.
+fn path_env() -> (&'static str, String) {
+    (
+        "PATH",
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+    )
+}
+
+// ---- scenarios, for any mock ----------------------------------------------------
+
+/// `imds events`: every kind's state now, in one document.
+pub async fn prints_the_state_now(mock: &impl EventSource) {
+    mock.set(SPOT, NOTICE).await;
+    mock.set(ASG, "InService").await;
+    mock.set(SCHEDULED, &maintenance("active")).await;
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&mock.base_url(), &["events"]).await.ok();
+    assert_eq!(
+        run.json(),
+        json!({
+            "spot": {"action": "terminate", "time": "2026-12-02T10:04:05Z"},
+            "rebalance": null,
+            "maintenance": [{
+                "Code": "instance-retirement", "Description": "retiring",
+                "EventId": "instance-event-1", "NotBefore": "21 Jan 2026 09:00:43 GMT",
+                "State": "active",
+            }],
+            "autoscaling": "InService",
+        })
+    );
+    let run = sandbox
+        .run(
+            &mock.base_url(),
+            &["events", "--kinds", "autoscaling,rebalance"],
+        )
+        .await
+        .ok();
+    assert_eq!(
+        run.stdout_text(),
+        "{\n  \"rebalance\": null,\n  \"autoscaling\": \"InService\"\n}\n"
+    );
+    mock.fail_next(100).await;
+    let run = sandbox
+        .run(&mock.base_url(), &["--attempts", "1", "events"])
+        .await
+        .fails(1);
+    assert!(run.stderr.contains("503"), "{run:?}");
+}
+
+/// `--watch`: one line per change, at once; errors on stderr, polling on.
+pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
+    mock.set(ASG, "InService").await;
+    let sandbox = Sandbox::new();
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &["--attempts", "1", "events", "--watch", "--interval", "1s"],
+        &[],
+    );
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "autoscaling", "change": "appeared", "current": "InService"})
+    );
+    mock.set(SPOT, NOTICE).await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "spot", "change": "appeared",
+               "current": {"action": "terminate", "time": "2026-12-02T10:04:05Z"}})
+    );
+    mock.set(SCHEDULED, &maintenance("active")).await;
+    let line = watching.next_json().await;
+    assert_eq!(
+        (&line["kind"], &line["change"]),
+        (&json!("maintenance"), &json!("appeared"))
+    );
+    mock.set(SCHEDULED, &maintenance("canceled")).await;
+    let line = watching.next_json().await;
+    assert_eq!(line["change"], "changed");
+    assert_eq!(line["previous"]["State"], "active");
+    assert_eq!(line["current"]["State"], "canceled");
+
+    // A burst of 503s: reported on stderr, no line, no false "gone".
+    mock.fail_next(8).await;
+    mock.remove(SPOT).await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "spot", "change": "gone",
+               "previous": {"action": "terminate", "time": "2026-12-02T10:04:05Z"}})
+    );
+    mock.set(REBALANCE, r#"{"noticeTime": "2026-12-02T10:02:05Z"}"#)
+        .await;
+    let line = watching.next_json().await;
+    assert_eq!(
+        (&line["kind"], &line["change"]),
+        (&json!("rebalance"), &json!("appeared"))
+    );
+    assert!(watching.running());
+    let stderr = watching.kill().await;
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "the 503s were reported");
+    for line in lines {
+        assert!(line.starts_with("imds: IMDS answered 503"), "{stderr}");
+    }
+    // The token it polled with (from its cache) is not among them.
+    let cached = std::fs::read_dir(sandbox.token_dir())
+        .unwrap()
+        .next()
+        .expect("a cached token")
+        .unwrap();
+    let cached: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cached.path()).unwrap()).unwrap();
+    let token = cached["token"].as_str().unwrap();
+    assert!(token.len() > 20 && !stderr.contains(token));
+}
+
+/// `--until`: exit 0 at the first warning of those kinds, not before.
+pub async fn until_exits_at_the_first_warning(mock: &impl EventSource) {
+    mock.set(ASG, "InService").await;
+    let sandbox = Sandbox::new();
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &[
+            "events",
+            "--watch",
+            "--interval",
+            "1s",
+            "--kinds",
+            "rebalance",
+            "--until",
+            "spot,autoscaling",
+        ],
+        &[],
+    );
+    // InService is no warning; a rebalance recommendation is not --until's.
+    assert_eq!(watching.next_json().await["current"], "InService");
+    mock.set(REBALANCE, r#"{"noticeTime": "2026-12-02T10:02:05Z"}"#)
+        .await;
+    assert_eq!(watching.next_json().await["kind"], "rebalance");
+    assert!(watching.running());
+    mock.set(ASG, "Terminated").await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "autoscaling", "change": "changed",
+               "previous": "InService", "current": "Terminated"})
+    );
+    let exit = watching.exit().await;
+    assert_eq!(exit.code, 0, "{exit:?}");
+    assert_eq!(exit.rest, Vec::<String>::new());
+    assert_eq!(exit.stderr, "");
+}
+
+/// `--exec`: the command per change, in order, with the change on stdin
+/// and its kind in the environment; its output kept off stdout.
+pub async fn exec_runs_a_command_per_change(mock: &impl EventSource) {
+    let sandbox = Sandbox::new();
+    let log = sandbox.home().join("events.log");
+    let log_text = log.display().to_string();
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &[
+            "events",
+            "--watch",
+            "--interval",
+            "1s",
+            "--until",
+            "spot",
+            "--exec",
+            r#"printf '%s %s ' "$IMDS_EVENT_KIND" "$IMDS_EVENT_CHANGE" >> "$LOG"; cat >> "$LOG"; echo ran"#,
+        ],
+        &[("LOG", &log_text), (path_env().0, &path_env().1)],
+    );
+    mock.set(SCHEDULED, &maintenance("active")).await;
+    let first = watching.next_line().await;
+    mock.set(SPOT, NOTICE).await;
+    let second = watching.next_line().await;
+    let exit = watching.exit().await;
+    assert_eq!(exit.code, 0, "{exit:?}");
+    assert_eq!(
+        exit.stderr, "ran\nran\n",
+        "the command's stdout went to stderr"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("maintenance appeared {first}\nspot appeared {second}\n")
+    );
+}
+
+/// `--exec` failing: reported, watching goes on; failing for `--until`'s
+/// event, exit 1.
+pub async fn a_failing_exec_is_reported(mock: &impl EventSource) {
+    mock.set(ASG, "InService").await;
+    let sandbox = Sandbox::new();
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &[
+            "events",
+            "--watch",
+            "--interval",
+            "1s",
+            "--until",
+            "spot",
+            "--exec",
+            "exit 7",
+        ],
+        &[(path_env().0, &path_env().1)],
+    );
+    assert_eq!(watching.next_json().await["kind"], "autoscaling");
+    mock.set(SPOT, NOTICE).await;
+    assert_eq!(watching.next_json().await["kind"], "spot");
+    let exit = watching.exit().await;
+    assert_eq!(exit.code, 1, "{exit:?}");
+    let lines: Vec<&str> = exit.stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "imds: --exec's command exited with exit status: 7 (event: autoscaling appeared)",
+            "imds: --exec's command exited with exit status: 7 (event: spot appeared)",
+            "imds: --exec's command failed for the spot event --until waited for",
+        ]
+    );
+}
+
+/// A closed stdout ends the watch, successfully.
+pub async fn a_closed_stdout_ends_the_watch(mock: &impl EventSource) {
+    mock.set(ASG, "InService").await;
+    let sandbox = Sandbox::new();
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &["events", "--watch", "--interval", "1s"],
+        &[],
+    );
+    watching.next_line().await;
+    watching.close_stdout();
+    mock.set(ASG, "Standby").await;
+    let exit = watching.exit().await;
+    assert_eq!(exit.code, 0, "{exit:?}");
+    assert_eq!(exit.stderr, "");
+}
+
+// ---- against the in-process mock ----------------------------------------------------
+
+#[tokio::test]
+async fn events_prints_the_state_now() {
+    prints_the_state_now(&MockImds::start_default().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn events_watch_prints_each_change_once() {
+    watch_prints_each_change_once(&MockImds::start_default().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn events_watch_until_exits_at_the_first_warning() {
+    until_exits_at_the_first_warning(&MockImds::start_default().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn events_watch_exec_runs_a_command_per_change() {
+    exec_runs_a_command_per_change(&MockImds::start_default().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn events_watch_exec_failing_is_reported() {
+    a_failing_exec_is_reported(&MockImds::start_default().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn events_watch_ends_when_stdout_closes() {
+    a_closed_stdout_ends_the_watch(&MockImds::start_default().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn events_watch_on_a_disabled_imds_exits_4_at_once() {
+    let sandbox = Sandbox::new();
+    let run = sandbox
+        .run_raw(
+            support::REFUSED,
+            &["events", "--watch"],
+            &[("AWS_EC2_METADATA_DISABLED", "true")],
+        )
+        .await
+        .fails(4);
+    assert!(run.stderr.contains("IMDS is disabled"), "{run:?}");
+}
+
+#[tokio::test]
+async fn events_help_names_the_kinds_and_the_exit_status() {
+    let run = Sandbox::new()
+        .run_raw(support::REFUSED, &["events", "--help"], &[])
+        .await
+        .ok();
+    let help = run.stdout_text();
+    for expected in [
+        "spot         spot/instance-action",
+        "autoscaling  autoscaling/target-lifecycle-state",
+        "[possible values: spot, rebalance, maintenance, autoscaling]",
+        "Exit status: 0 when --until's event is seen",
+    ] {
+        assert!(help.contains(expected), "{expected:?} in {help}");
+    }
+}
