@@ -145,7 +145,7 @@ pub enum Error {
     NotReady {
         /// The path waited for.
         path: String,
-        /// How long the client waited.
+        /// How long the client waited: the timeout it was given.
         after: Duration,
         /// The last attempt's failure (a 404 is [`Error::Status`]).
         #[source]

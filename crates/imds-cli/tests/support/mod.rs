@@ -134,17 +134,9 @@ impl Sandbox {
         args: &[S],
         env: &[(&str, &str)],
     ) -> Run {
-        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_imds"))
+        let output = self
+            .command(env!("CARGO_BIN_EXE_imds"), env_endpoint)
             .args(args)
-            .env_clear()
-            .env("HOME", self.home())
-            .env("XDG_CACHE_HOME", self.cache_home())
-            .env("AWS_CONFIG_FILE", self.config_file())
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.root.path().join("aws-credentials"),
-            )
-            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint)
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()
@@ -155,6 +147,34 @@ impl Sandbox {
             stdout: output.stdout,
             stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
         }
+    }
+
+    /// `program` (the imds binary, or a link to it) with the sandbox's
+    /// environment and `AWS_EC2_METADATA_SERVICE_ENDPOINT` set to
+    /// `env_endpoint`, for tests that run it their own way.
+    pub fn command(
+        &self,
+        program: impl AsRef<OsStr>,
+        env_endpoint: &str,
+    ) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(program);
+        command
+            .env_clear()
+            .env("HOME", self.home())
+            .env("XDG_CACHE_HOME", self.cache_home())
+            .env("AWS_CONFIG_FILE", self.config_file())
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.root.path().join("aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint)
+            .kill_on_drop(true);
+        command
+    }
+
+    /// The sandbox's own directory, for files a test makes.
+    pub fn root(&self) -> &Path {
+        self.root.path()
     }
 }
 

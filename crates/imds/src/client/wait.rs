@@ -86,8 +86,8 @@ impl Client {
     pub async fn wait_for(&self, path: &str, timeout: Duration) -> Result<Bytes, Error> {
         let path = path::absolute(path)?;
         self.enabled()?;
-        let started = Instant::now();
-        let deadline = started + timeout.min(FOREVER);
+        let timeout = timeout.min(FOREVER);
+        let deadline = Instant::now() + timeout;
         let mut backoff = backoff();
         loop {
             let attempt_started = Instant::now();
@@ -102,14 +102,14 @@ impl Client {
                 Err(_elapsed) => {
                     let endpoint = self.endpoint().unwrap_or("its IPv4 and IPv6 endpoints");
                     let last = Error::timeout(endpoint, deadline - attempt_started, None);
-                    return Err(not_ready(path, started, last));
+                    return Err(not_ready(path, timeout, last));
                 }
             };
             let pause = backoff.next_backoff();
             if pause.deadline() >= deadline {
                 tracing::debug!(%path, error = %last, "IMDS is not ready yet; waiting until the deadline");
                 tokio::time::sleep_until(deadline).await;
-                return Err(not_ready(path, started, last));
+                return Err(not_ready(path, timeout, last));
             }
             tracing::debug!(
                 %path,
@@ -145,10 +145,10 @@ fn waiting_cannot_help(error: &Error) -> bool {
     )
 }
 
-fn not_ready(path: String, started: Instant, last: Error) -> Error {
+fn not_ready(path: String, timeout: Duration, last: Error) -> Error {
     Error::NotReady {
         path,
-        after: started.elapsed(),
+        after: timeout,
         last: Box::new(last),
     }
 }
