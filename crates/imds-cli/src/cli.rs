@@ -68,7 +68,7 @@ pub struct Global {
     pub endpoint: Option<String>,
 
     /// IMDS address to use: ipv4 (169.254.169.254, the default), ipv6
-    /// ([fd00:ec2::254]) or auto (race both; tokens are not cached).
+    /// (`[fd00:ec2::254]`) or auto (race both; tokens are not cached).
     #[arg(long, global = true, value_name = "MODE", value_parser = parse_endpoint_mode)]
     pub endpoint_mode: Option<EndpointMode>,
 

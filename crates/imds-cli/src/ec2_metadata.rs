@@ -7,7 +7,7 @@
 //! syntax differs (`-h` is `--local-hostname`, `-v` `--public-ipv4`), and
 //! output follows the order of the options. The options are the script's,
 //! plus imds's global options, long only. What is printed, and how, is in
-//! [`print`].
+//! [`print`](mod@print).
 
 mod print;
 
@@ -214,7 +214,6 @@ pub fn invoked(argv: &[OsString]) -> Option<(&'static str, Vec<OsString>)> {
 fn command(name: &'static str) -> clap::Command {
     let mut command = clap::Command::new(NAME)
         .bin_name(name)
-        .about("Print instance metadata as amazon-ec2-utils' ec2-metadata does.")
         .disable_help_flag(true)
         .disable_version_flag(true)
         .after_help(AFTER_HELP)
@@ -259,8 +258,12 @@ fn command(name: &'static str) -> clap::Command {
                 .help("Print help")
                 .action(ArgAction::Help),
         );
-    // imds's options, but not `-v`: that is --public-ipv4 here.
-    Global::augment_args(command).mut_arg("verbose", |arg| arg.short(None))
+    // imds's options, but not `-v`: that is --public-ipv4 here. Their
+    // struct's doc would be the about text: set after.
+    Global::augment_args(command)
+        .mut_arg("verbose", |arg| arg.short(None))
+        .about("Print instance metadata as amazon-ec2-utils' ec2-metadata does.")
+        .long_about(None)
 }
 
 impl Arguments {
