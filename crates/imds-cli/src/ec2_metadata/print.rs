@@ -286,6 +286,30 @@ mod tests {
     }
 
     #[test]
+    fn binary_values_are_described_on_a_terminal_only() {
+        let env = imds::Env::from_map([("AWS_EC2_METADATA_DISABLED", "true")]);
+        let client = Client::builder().env(env).build().unwrap();
+        let printer = |terminal| Printer {
+            client: &client,
+            quiet: false,
+            terminal,
+        };
+        let gzip = b"\x1f\x8b\x08\x00";
+        let mut out = Vec::new();
+        printer(true).labelled(&mut out, "user-data", Some(gzip));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "user-data: (binary, 4 bytes: not written to a terminal; redirect stdout to get them)\n"
+        );
+        let mut out = Vec::new();
+        printer(false).labelled(&mut out, "user-data", Some(gzip));
+        assert_eq!(out, b"user-data: \x1f\x8b\x08\x00\n");
+        let mut out = Vec::new();
+        printer(true).labelled(&mut out, "instance-id", Some(b"i-0123"));
+        assert_eq!(out, b"instance-id: i-0123\n");
+    }
+
+    #[test]
     fn a_value_ends_with_exactly_one_added_newline_at_most() {
         let mut out = Vec::new();
         line(&mut out, b"a");
