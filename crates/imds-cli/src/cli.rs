@@ -1,5 +1,6 @@
 //! The command line: flags, commands and their help.
 
+use std::ffi::OsString;
 use std::time::Duration;
 
 use clap::{ArgAction, Args as ClapArgs, Parser, Subcommand, ValueEnum};
@@ -18,6 +19,10 @@ Examples:
   eval \"$(imds credentials --format env)\"
   TOKEN=$(imds token --ttl 300)
   imds events --watch --until spot && drain-my-node
+  imds wait --timeout 60                at boot: until IMDS answers
+  eval \"$(imds env)\"                    AWS_REGION, EC2_INSTANCE_ID, ...
+  imds exec --credentials -- aws s3 ls  a program with those (and credentials) set
+  imds ec2-metadata -i -z               as amazon-ec2-utils' ec2-metadata
 
 As the AWS CLI's credential process, in ~/.aws/config:
   [profile instance]
@@ -55,7 +60,7 @@ pub struct Args {
 }
 
 /// Flags every command takes.
-#[derive(Debug, ClapArgs)]
+#[derive(Debug, Clone, ClapArgs)]
 #[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Send requests to this endpoint, `http://HOST[:PORT]`, whatever the
@@ -64,7 +69,7 @@ pub struct Global {
     pub endpoint: Option<String>,
 
     /// IMDS address to use: ipv4 (169.254.169.254, the default), ipv6
-    /// ([fd00:ec2::254]) or auto (race both; tokens are not cached).
+    /// (`[fd00:ec2::254]`) or auto (race both; tokens are not cached).
     #[arg(long, global = true, value_name = "MODE", value_parser = parse_endpoint_mode)]
     pub endpoint_mode: Option<EndpointMode>,
 
@@ -195,7 +200,99 @@ it lives --ttl seconds from now:
     /// them change (--watch).
     #[command(after_help = crate::events::HELP)]
     Events(crate::events::EventsArgs),
+
+    /// Wait until IMDS answers, or until every --path exists.
+    #[command(after_help = WAIT_HELP)]
+    Wait {
+        /// Wait until this path exists as well (repeatable), e.g. a network
+        /// interface's meta-data/network/interfaces/macs/MAC/local-ipv4s.
+        #[arg(long = "path", value_name = "PATH")]
+        paths: Vec<String>,
+    },
+
+    /// Print `export` lines of common values about the instance, and of
+    /// PATHs, for `eval "$(imds env)"`.
+    #[command(after_help = ENV_HELP)]
+    Env {
+        /// More values: PATH, named by the rule below, or NAME=PATH.
+        #[arg(value_name = "[NAME=]PATH")]
+        paths: Vec<String>,
+        /// Export the instance role's credentials as well.
+        #[arg(long)]
+        credentials: bool,
+    },
+
+    /// Run CMD with the variables of `imds env` set; its exit status is
+    /// imds's.
+    #[command(after_help = EXEC_HELP)]
+    Exec {
+        /// More values, as `imds env`'s PATHs (repeatable).
+        #[arg(long = "path", value_name = "[NAME=]PATH")]
+        paths: Vec<String>,
+        /// Set the instance role's credentials as well.
+        #[arg(long)]
+        credentials: bool,
+        /// The program and its arguments.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
+        command: Vec<OsString>,
+    },
+
+    /// Print metadata as amazon-ec2-utils' ec2-metadata does, with its
+    /// options (`imds ec2-metadata --help`).
+    #[command(disable_help_flag = true, after_help = EC2_METADATA_HELP)]
+    Ec2Metadata {
+        /// ec2-metadata's options.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "OPTIONS"
+        )]
+        args: Vec<OsString>,
+    },
 }
+
+const WAIT_HELP: &str = "\
+Polls with backoff (100 ms doubling to 2 s, jittered) until IMDS serves
+meta-data/instance-id, or every --path; rides through a refused token and
+404s. For this command --timeout is how long to wait in all [default: 60s];
+each attempt keeps AWS_METADATA_SERVICE_TIMEOUT's timeout, or 1 s.
+Exit status: 0 ready, 4 not ready in time (or IMDS disabled).
+  imds wait --timeout 120 --path meta-data/network/interfaces/macs/$MAC/local-ipv4s";
+
+const ENV_HELP: &str = "\
+Common values (left out when the instance has none):
+  AWS_REGION, AWS_DEFAULT_REGION  the region
+  EC2_INSTANCE_ID                 EC2_INSTANCE_TYPE
+  EC2_AMI_ID                      EC2_ACCOUNT_ID
+  EC2_AVAILABILITY_ZONE           EC2_AVAILABILITY_ZONE_ID
+  EC2_LOCAL_IPV4                  the primary private IPv4 address
+With --credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+
+A PATH is named EC2_ and its part after /latest/ and meta-data/, in upper
+case, each run of other characters than letters and digits made one _:
+  meta-data/mac -> EC2_MAC,  meta-data/tags/instance/Name -> EC2_TAGS_INSTANCE_NAME
+NAME=PATH names it yourself: APP_ENV=meta-data/tags/instance/Environment.
+A variable given twice keeps its last value. Values are exact (not
+trimmed) and single-quoted; a PATH that does not exist is an error (3).";
+
+const EXEC_HELP: &str = "\
+imds replaces itself with CMD (found in PATH), so CMD gets imds's stdin,
+stdout, stderr and process ID, and its exit status or signal is the
+command's. Exit status 126 or 127 when CMD cannot be run or is not found.
+Credentials are a snapshot: CMD does not see them refreshed.
+  imds exec -- ./deploy.sh
+  imds exec --credentials --path APP_ENV=meta-data/tags/instance/Environment -- ./app";
+
+const EC2_METADATA_HELP: &str = "\
+Everything after `ec2-metadata` is ec2-metadata's syntax (-h is
+--local-hostname, -v --public-ipv4) and takes imds's options too, long
+only (`imds ec2-metadata --mock -i`). Installed as a link named
+ec2-metadata, imds runs in this mode: `ln -s imds ec2-metadata`.";
 
 /// How `credentials` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -259,6 +356,25 @@ mod tests {
     }
 
     #[test]
+    fn exec_takes_everything_after_the_command_as_its_arguments() {
+        let args = Args::try_parse_from(["imds", "exec", "--credentials", "--", "sh", "-c", "-v"])
+            .unwrap();
+        let Command::Exec {
+            command,
+            credentials,
+            ..
+        } = args.command
+        else {
+            panic!("{:?}", args.command);
+        };
+        assert!(credentials);
+        assert_eq!(command, ["sh", "-c", "-v"]);
+        assert_eq!(args.global.verbose, 0);
+        let args = Args::try_parse_from(["imds", "exec", "env", "--mock"]).unwrap();
+        assert!(!args.global.mock, "--mock is env's argument");
+    }
+
+    #[test]
     fn bad_flags_are_usage_errors() {
         for argv in [
             &["imds"][..],
@@ -275,6 +391,8 @@ mod tests {
                 "http://127.0.0.1:1",
             ],
             &["imds", "credentials", "--format", "yaml"],
+            &["imds", "exec"],
+            &["imds", "exec", "--credentials"],
         ] {
             let error = Args::try_parse_from(argv).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{argv:?}");

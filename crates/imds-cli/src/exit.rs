@@ -6,7 +6,8 @@
 //! | 1 | any other failure (IMDS answered something unusable, I/O error, binary data refused on a terminal, ...) |
 //! | 2 | usage: bad flags or arguments, an invalid setting in the environment or `~/.aws/config` |
 //! | 3 | not found: a path, the user data or the instance role does not exist |
-//! | 4 | IMDS is disabled, unreachable, silent, or turned off on the instance |
+//! | 4 | IMDS is disabled, unreachable, silent, or turned off on the instance; `wait` ran out of time |
+//! | 126, 127 | `exec`: CMD cannot be run, or is not found (as shells say) |
 //!
 //! `imds events --watch` runs until it is killed, and reports failed polls
 //! on stderr without stopping. It exits 0 as soon as `--until`'s event is
@@ -30,6 +31,10 @@ pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 /// IMDS is disabled or cannot be reached.
 pub const UNAVAILABLE: u8 = 4;
+/// `exec`: the command was found but cannot be run.
+pub const CANNOT_RUN: u8 = 126;
+/// `exec`: the command was not found.
+pub const COMMAND_NOT_FOUND: u8 = 127;
 
 /// A failed command. Messages never hold a secret.
 #[derive(Debug)]
@@ -44,6 +49,14 @@ pub enum Failure {
     NoToken,
     /// Anything else.
     Other(String),
+    /// `exec` could not run the command: [`CANNOT_RUN`] or
+    /// [`COMMAND_NOT_FOUND`].
+    CannotRun {
+        /// The exit code.
+        code: u8,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Failure {
@@ -55,6 +68,7 @@ impl Failure {
             Self::Usage(_) => USAGE,
             Self::NoToken => UNAVAILABLE,
             Self::Other(_) => FAILURE,
+            Self::CannotRun { code, .. } => *code,
         }
     }
 
@@ -70,6 +84,8 @@ fn imds_code(error: &imds::Error) -> u8 {
     use imds::Error;
     match error {
         Error::Disabled(_) | Error::Unreachable { .. } | Error::Timeout { .. } => UNAVAILABLE,
+        // `wait` ran out of time, whatever the last attempt got.
+        Error::NotReady { .. } => UNAVAILABLE,
         // 403: IMDS turned off on the instance; 404 or 405 to the token
         // request: the endpoint offers no IMDSv2.
         Error::Status { status, .. } if *status == StatusCode::FORBIDDEN => UNAVAILABLE,
@@ -138,7 +154,9 @@ impl fmt::Display for Failure {
             Self::NotFound(lines) => lines
                 .iter()
                 .try_for_each(|line| writeln!(f, "imds: {line}")),
-            Self::Usage(message) | Self::Other(message) => writeln!(f, "imds: {message}"),
+            Self::Usage(message) | Self::Other(message) | Self::CannotRun { message, .. } => {
+                writeln!(f, "imds: {message}")
+            }
             Self::NoToken => writeln!(
                 f,
                 "imds: IMDSv2 is not available at this endpoint (the request fell back to \
@@ -202,6 +220,20 @@ mod tests {
         assert_eq!(Failure::Usage("x".into()).code(), USAGE);
         assert_eq!(Failure::NoToken.code(), UNAVAILABLE);
         assert_eq!(Failure::Other("x".into()).code(), FAILURE);
+        let not_ready = imds::Error::NotReady {
+            path: "/latest/meta-data/x".into(),
+            after: Duration::from_secs(1),
+            last: Box::new(imds::Error::Status {
+                status: StatusCode::NOT_FOUND,
+                path: "/latest/meta-data/x".into(),
+            }),
+        };
+        assert_eq!(Failure::from(not_ready).code(), UNAVAILABLE);
+        let missing = Failure::CannotRun {
+            code: COMMAND_NOT_FOUND,
+            message: "x".into(),
+        };
+        assert_eq!(missing.code(), 127);
     }
 
     #[test]

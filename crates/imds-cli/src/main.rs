@@ -8,6 +8,10 @@
 //! eval "$(imds credentials --format env)"
 //! TOKEN=$(imds token --ttl 300)
 //! imds events --watch --until spot && drain-my-node
+//! imds wait --timeout 60      # at boot, until IMDS answers
+//! eval "$(imds env)"          # AWS_REGION, EC2_INSTANCE_ID, ...
+//! imds exec -- ./app          # ./app with those set
+//! imds ec2-metadata -i        # amazon-ec2-utils' ec2-metadata (also as a link of that name)
 //! imds --mock dump            # off EC2, against an embedded mock
 //! ```
 //!
@@ -20,12 +24,17 @@
 
 mod cli;
 mod commands;
+mod ec2_metadata;
+mod environment;
 mod events;
 mod exit;
 mod output;
 mod session;
 mod token_cache;
+mod wait;
 
+use std::ffi::OsString;
+use std::future::Future;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -37,9 +46,21 @@ use crate::exit::Failure;
 use crate::session::{Options, Session};
 
 fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    // `ec2-metadata`'s syntax is its own (`-h`, `-v`): recognised first.
+    if let Some((name, args)) = ec2_metadata::invoked(&argv) {
+        let arguments = ec2_metadata::Arguments::parse(name, args);
+        init_tracing(arguments.global.verbose);
+        return block_on(ec2_metadata::run(arguments));
+    }
     // Usage errors exit with 2, `--help` and `--version` with 0.
-    let args = Args::parse();
+    let args = Args::parse_from(argv);
     init_tracing(args.global.verbose);
+    block_on(run(args))
+}
+
+/// Runs `command` to its end on a runtime of this thread.
+fn block_on(command: impl Future<Output = Result<(), Failure>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -49,7 +70,7 @@ fn main() -> ExitCode {
             return Failure::Other(format!("cannot start the async runtime: {error}")).report();
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(command) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => failure.report(),
     }
@@ -121,5 +142,31 @@ async fn run(args: Args) -> Result<(), Failure> {
                 format!("{}\n", token.expose_secret()).as_bytes(),
             )?)
         }
+        Command::Wait { paths } => {
+            // Here --timeout is the whole wait's; each attempt keeps the
+            // environment's or the default timeout.
+            let mut global = global.clone();
+            let timeout = global.timeout.take().unwrap_or(wait::DEFAULT_TIMEOUT);
+            let session = Session::start(&global, cached).await?;
+            wait::wait(&session.client, paths, timeout).await
+        }
+        Command::Env { paths, credentials } => {
+            let session = Session::start(global, cached).await?;
+            let variables = environment::variables(&session.client, paths, *credentials).await?;
+            Ok(output::write_stdout(variables.exports().as_bytes())?)
+        }
+        Command::Exec {
+            paths,
+            credentials,
+            command,
+        } => {
+            let session = Session::start(global, cached).await?;
+            let variables = environment::variables(&session.client, paths, *credentials).await?;
+            Err(environment::exec(command, variables))
+        }
+        Command::Ec2Metadata { .. } => Err(Failure::Usage(
+            "ec2-metadata takes imds's options after its name: imds ec2-metadata --mock -i"
+                .to_owned(),
+        )),
     }
 }

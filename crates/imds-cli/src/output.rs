@@ -20,14 +20,25 @@ pub fn shell_quote(value: &str) -> String {
 
 /// `export` lines for `eval "$(imds credentials --format env)"`.
 pub fn env_exports(credentials: &Credentials) -> String {
+    credential_variables(credentials)
+        .iter()
+        .map(|(name, value)| export_line(name, value))
+        .collect()
+}
+
+/// The environment variables the AWS SDKs read credentials from, and
+/// their values.
+pub fn credential_variables(credentials: &Credentials) -> [(&'static str, &str); 3] {
     [
         ("AWS_ACCESS_KEY_ID", credentials.access_key_id()),
         ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key()),
         ("AWS_SESSION_TOKEN", credentials.session_token()),
     ]
-    .iter()
-    .map(|(name, value)| format!("export {name}={}\n", shell_quote(value)))
-    .collect()
+}
+
+/// `export NAME='value'` and a newline.
+pub fn export_line(name: &str, value: &str) -> String {
+    format!("export {name}={}\n", shell_quote(value))
 }
 
 /// The AWS CLI's `credential_process` output, field for field and in this

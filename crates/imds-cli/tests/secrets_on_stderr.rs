@@ -67,11 +67,35 @@ async fn every_command_with_vv_keeps_secrets_off_stderr() {
         &["-vv", "get", "user-data", CREDENTIALS],
         &["-vv", "credentials", "--format", "env"],
         &["-vv", "credentials", "--format", "credential-process"],
+        &["-vv", "env", "--credentials", "user-data"],
+        &[
+            "-vv",
+            "exec",
+            "--credentials",
+            "--path",
+            "user-data",
+            "--",
+            "/bin/sh",
+            "-c",
+            ":",
+        ],
+        &["-vv", "wait", "--path", "user-data"],
     ] {
         let run = sandbox.run(&url, args).await;
         assert_eq!(run.code, 0, "{args:?}: {run:?}");
         assert_hidden(&run.stderr, &secrets);
     }
+    let ec2_metadata = [
+        "ec2-metadata",
+        "--endpoint",
+        &url,
+        "--verbose",
+        "--verbose",
+        "-d",
+    ];
+    let run = sandbox.run_raw(&url, &ec2_metadata, &[]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_hidden(&run.stderr, &secrets);
     // The secrets were there to leak: on stdout, where they belong.
     let run = sandbox
         .run(&url, &["-vv", "get", "user-data", CREDENTIALS])

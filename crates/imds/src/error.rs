@@ -136,17 +136,36 @@ pub enum Error {
         /// The document's `Message`, when present.
         message: Option<String>,
     },
+
+    /// [`Client::wait_for`](crate::Client::wait_for) (or
+    /// [`wait_until_available`](crate::Client::wait_until_available)) gave
+    /// up: IMDS did not serve the path within the time allowed. `last` says
+    /// what the last attempt got.
+    #[error("IMDS did not serve {path} within {after:?}")]
+    NotReady {
+        /// The path waited for.
+        path: String,
+        /// How long the client waited: the timeout it was given.
+        after: Duration,
+        /// The last attempt's failure (a 404 is [`Error::Status`]).
+        #[source]
+        last: Box<Error>,
+    },
 }
 
 impl Error {
     /// Whether this error says IMDS is not there to answer: disabled by
     /// configuration, unreachable, or silent until the timeout. Credential
     /// chains move on to their next provider on these.
+    ///
+    /// A wait that gave up ([`Error::NotReady`]) is unavailable when its
+    /// last attempt was.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            Self::Disabled(_) | Self::Unreachable { .. } | Self::Timeout { .. }
-        )
+        match self {
+            Self::Disabled(_) | Self::Unreachable { .. } | Self::Timeout { .. } => true,
+            Self::NotReady { last, .. } => last.is_unavailable(),
+            _ => false,
+        }
     }
 
     /// An [`Error::Unreachable`] from a transport error.

@@ -135,7 +135,7 @@ impl Sandbox {
         env: &[(&str, &str)],
     ) -> Run {
         let output = self
-            .command(env_endpoint, args, env)
+            .imds_command(env_endpoint, args, env)
             .output()
             .await
             .expect("the imds binary runs");
@@ -145,20 +145,33 @@ impl Sandbox {
             stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
         }
     }
-}
 
-impl Sandbox {
     /// The command [`run_raw`](Self::run_raw) runs, to spawn it instead
     /// (stdin null; stdout and stderr as the caller sets them).
-    pub fn command<S: AsRef<OsStr>>(
+    pub fn imds_command<S: AsRef<OsStr>>(
         &self,
         env_endpoint: &str,
         args: &[S],
         env: &[(&str, &str)],
     ) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_imds"));
+        let mut command = self.command(env!("CARGO_BIN_EXE_imds"), env_endpoint);
         command
             .args(args)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
+    /// `program` (the imds binary, or a link to it) with the sandbox's
+    /// environment and `AWS_EC2_METADATA_SERVICE_ENDPOINT` set to
+    /// `env_endpoint`, for tests that run it their own way.
+    pub fn command(
+        &self,
+        program: impl AsRef<OsStr>,
+        env_endpoint: &str,
+    ) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(program);
+        command
             .env_clear()
             .env("HOME", self.home())
             .env("XDG_CACHE_HOME", self.cache_home())
@@ -168,9 +181,13 @@ impl Sandbox {
                 self.root.path().join("aws-credentials"),
             )
             .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint)
-            .envs(env.iter().copied())
-            .stdin(std::process::Stdio::null());
+            .kill_on_drop(true);
         command
+    }
+
+    /// The sandbox's own directory, for files a test makes.
+    pub fn root(&self) -> &Path {
+        self.root.path()
     }
 }
 

@@ -77,7 +77,7 @@ impl Watching {
         let mut argv = vec!["--endpoint", endpoint];
         argv.extend_from_slice(args);
         let mut child = sandbox
-            .command(endpoint, &argv, env)
+            .imds_command(endpoint, &argv, env)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

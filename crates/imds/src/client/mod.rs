@@ -31,6 +31,8 @@ mod path;
 mod probe;
 mod race;
 mod stack;
+mod summary;
+mod wait;
 mod walk;
 
 use std::borrow::Cow;
@@ -56,6 +58,8 @@ pub use self::builder::{
 use self::race::{Endpoints, Family};
 pub use self::stack::RequestBody;
 use self::stack::{HttpService, ResponseBody};
+pub use self::summary::InstanceSummary;
+pub use self::wait::{WAIT_MAX_BACKOFF, WAIT_MIN_BACKOFF};
 pub use self::walk::{MAX_WALK_DEPTH, MAX_WALK_ENTRIES};
 use crate::config::{Settings, Source};
 use crate::credentials::{CredentialsProvider, MetadataSource};
