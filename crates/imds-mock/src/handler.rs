@@ -54,6 +54,8 @@ pub(crate) struct State {
     pub(crate) imdsv1_allowed: AtomicBool,
     pub(crate) disabled: AtomicBool,
     max_token_ttl_secs: Option<u64>,
+    #[cfg(feature = "signing")]
+    pub(crate) signatures: crate::signing::Signatures,
 }
 
 impl State {
@@ -68,6 +70,8 @@ impl State {
             imdsv1_allowed: AtomicBool::new(config.imdsv1_allowed),
             disabled: AtomicBool::new(config.disabled),
             max_token_ttl_secs: config.max_token_ttl_secs,
+            #[cfg(feature = "signing")]
+            signatures: Default::default(),
         }
     }
 }
@@ -228,6 +232,20 @@ fn read(state: &State, path: &str) -> Response<Body> {
             state.credentials.credentials_json(&state.clock),
         ),
         Lookup::Leaf(Node::IdentityDocument) => ok("text/plain", tree.identity_document()),
+        #[cfg(feature = "signing")]
+        Lookup::Leaf(Node::IdentitySignature(form)) => {
+            let Some(document) = tree.served_identity_document() else {
+                return error_page(StatusCode::NOT_FOUND);
+            };
+            drop(tree);
+            match state.signatures.sign(form, &document) {
+                Ok(text) => ok("text/plain", text),
+                Err(error) => {
+                    tracing::error!(%error, "cannot sign the identity document");
+                    error_page(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            }
+        }
         Lookup::NotFound => error_page(StatusCode::NOT_FOUND),
     }
 }

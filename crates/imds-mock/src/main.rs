@@ -2,9 +2,9 @@
 //!
 //! Prints the URL it serves as the only line on stdout, then serves until
 //! Ctrl-C. Exit codes: 0 after Ctrl-C, 2 for bad flags or a bad config file,
-//! 1 when the server cannot start (address in use, ...). Logs go to stderr;
-//! `RUST_LOG` sets the filter (default `imds_mock=debug`: one line per
-//! request, method, path and status only).
+//! 1 when the server cannot start (address in use, ...) or `--write-certs`
+//! cannot write. Logs go to stderr; `RUST_LOG` sets the filter (default
+//! `imds_mock=debug`: one line per request, method, path and status only).
 
 #![forbid(unsafe_code)]
 
@@ -43,6 +43,12 @@ struct Args {
     /// Answer 403 to everything, as an instance with IMDS turned off.
     #[arg(long)]
     disabled: bool,
+    /// Write the certificates of the test keys that sign the identity
+    /// document to DIR (rsa2048.pem, signature.pem, pkcs7.pem) before
+    /// serving, for a verifier to trust.
+    #[cfg(feature = "signing")]
+    #[arg(long, value_name = "DIR")]
+    write_certs: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +78,19 @@ fn main() -> ExitCode {
     }
     if let Some(cap) = args.max_ttl {
         config.max_token_ttl_secs = Some(cap);
+    }
+    #[cfg(feature = "signing")]
+    if let Some(dir) = &args.write_certs {
+        match imds_mock::IdentitySigner::test().write_certificates(dir) {
+            Ok(paths) => tracing::info!(?paths, "wrote the identity signing certificates"),
+            Err(error) => {
+                eprintln!(
+                    "imds-mock: cannot write certificates to {}: {error}",
+                    dir.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        }
     }
 
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -52,7 +52,7 @@ type ListenerSlot = Arc<Mutex<Option<TcpListener>>>;
 /// # }
 /// ```
 pub struct MockImds {
-    state: Arc<State>,
+    pub(crate) state: Arc<State>,
     addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     listener: ListenerSlot,
