@@ -1,6 +1,7 @@
 //! What one server signs with, the signatures it served last, and the
 //! handle's methods that switch the authority.
 
+use std::fmt;
 use std::sync::Mutex;
 
 use super::{IdentitySigner, SignatureForm, SigningError};
@@ -9,14 +10,13 @@ use crate::sync::lock;
 
 /// A server's signing state: its authority, and the last signature made
 /// per form (a signature costs milliseconds in a debug build; the
-/// document rarely changes).
-#[derive(Debug)]
+/// document rarely changes). `Debug` names the authority and the forms
+/// kept, never a signature.
 pub(crate) struct Signatures {
     signer: Mutex<&'static IdentitySigner>,
     last: Mutex<Vec<Signed>>,
 }
 
-#[derive(Debug)]
 struct Signed {
     signer: &'static IdentitySigner,
     form: SignatureForm,
@@ -30,6 +30,16 @@ impl Default for Signatures {
             signer: Mutex::new(IdentitySigner::test()),
             last: Mutex::new(Vec::new()),
         }
+    }
+}
+
+impl fmt::Debug for Signatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kept: Vec<SignatureForm> = lock(&self.last).iter().map(|signed| signed.form).collect();
+        f.debug_struct("Signatures")
+            .field("signer", &lock(&self.signer).name())
+            .field("kept", &kept)
+            .finish()
     }
 }
 
