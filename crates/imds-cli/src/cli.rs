@@ -17,6 +17,8 @@ Examples:
   imds user-data > user-data.bin        byte for byte
   eval \"$(imds credentials --format env)\"
   TOKEN=$(imds token --ttl 300)
+  imds identity --verify --max-age 10m  the identity document, verified
+  imds verify-identity --document doc --rsa2048 sig   material an instance sent
 
 As the AWS CLI's credential process, in ~/.aws/config:
   [profile instance]
@@ -39,7 +41,7 @@ Data goes to stdout, diagnostics to stderr; no secret is ever written to
 stderr, even with -vv.
 
 Exit status: 0 success, 1 other failure, 2 usage or invalid setting,
-3 not found, 4 IMDS disabled or unreachable.";
+3 not found, 4 IMDS disabled or unreachable, 5 identity not verified.";
 
 /// Read the AWS EC2 Instance Metadata Service (IMDSv2).
 #[derive(Debug, Parser)]
@@ -189,6 +191,16 @@ it lives --ttl seconds from now:
   TOKEN=$(imds token --ttl 300)
   curl -H \"X-aws-ec2-metadata-token: $TOKEN\" http://169.254.169.254/latest/meta-data/")]
     Token,
+
+    /// Print the instance identity document (byte for byte), one of AWS's
+    /// signatures over it, or the document verified against them.
+    #[command(after_help = crate::identity::IDENTITY_HELP)]
+    Identity(crate::identity::IdentityArgs),
+
+    /// Verify an identity document and its signatures captured elsewhere,
+    /// as a server receiving them would.
+    #[command(after_help = crate::identity::VERIFY_IDENTITY_HELP)]
+    VerifyIdentity(crate::identity::VerifyIdentityArgs),
 }
 
 /// How `credentials` prints.

@@ -71,7 +71,7 @@ fn text(path: &str, value: &[u8]) -> Result<String, Failure> {
 /// One value, byte for byte, unless it is binary and stdout a terminal.
 /// On a terminal a final newline is added to text that lacks one, so the
 /// prompt starts on its own line.
-fn write_bytes(what: &str, value: &[u8], terminal: bool, force: bool) -> Result<(), Failure> {
+pub fn write_bytes(what: &str, value: &[u8], terminal: bool, force: bool) -> Result<(), Failure> {
     if output::refuse_binary(value, terminal, force) {
         return Err(binary_refused(what, value));
     }

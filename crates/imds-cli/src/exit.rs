@@ -7,6 +7,7 @@
 //! | 2 | usage: bad flags or arguments, an invalid setting in the environment or `~/.aws/config` |
 //! | 3 | not found: a path, the user data or the instance role does not exist |
 //! | 4 | IMDS is disabled, unreachable, silent, or turned off on the instance |
+//! | 5 | the instance identity was not verified: a signature or policy check failed |
 
 use std::error::Error as _;
 use std::fmt;
@@ -25,6 +26,8 @@ pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 /// IMDS is disabled or cannot be reached.
 pub const UNAVAILABLE: u8 = 4;
+/// The instance identity was refused (`identity --verify`, `verify-identity`).
+pub const NOT_VERIFIED: u8 = 5;
 
 /// A failed command. Messages never hold a secret.
 #[derive(Debug)]
@@ -37,6 +40,8 @@ pub enum Failure {
     Usage(String),
     /// IMDSv2 gave no token (the layer fell back to IMDSv1).
     NoToken,
+    /// The instance identity was refused: which check failed.
+    NotVerified(String),
     /// Anything else.
     Other(String),
 }
@@ -49,6 +54,7 @@ impl Failure {
             Self::NotFound(_) => NOT_FOUND,
             Self::Usage(_) => USAGE,
             Self::NoToken => UNAVAILABLE,
+            Self::NotVerified(_) => NOT_VERIFIED,
             Self::Other(_) => FAILURE,
         }
     }
@@ -133,7 +139,9 @@ impl fmt::Display for Failure {
             Self::NotFound(lines) => lines
                 .iter()
                 .try_for_each(|line| writeln!(f, "imds: {line}")),
-            Self::Usage(message) | Self::Other(message) => writeln!(f, "imds: {message}"),
+            Self::Usage(message) | Self::Other(message) | Self::NotVerified(message) => {
+                writeln!(f, "imds: {message}")
+            }
             Self::NoToken => writeln!(
                 f,
                 "imds: IMDSv2 is not available at this endpoint (the request fell back to \
@@ -196,6 +204,7 @@ mod tests {
         assert_eq!(Failure::NotFound(vec!["x".into()]).code(), NOT_FOUND);
         assert_eq!(Failure::Usage("x".into()).code(), USAGE);
         assert_eq!(Failure::NoToken.code(), UNAVAILABLE);
+        assert_eq!(Failure::NotVerified("x".into()).code(), NOT_VERIFIED);
         assert_eq!(Failure::Other("x".into()).code(), FAILURE);
     }
 

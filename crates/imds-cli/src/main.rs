@@ -7,6 +7,7 @@
 //! imds user-data > user-data.bin
 //! eval "$(imds credentials --format env)"
 //! TOKEN=$(imds token --ttl 300)
+//! imds identity --verify --max-age 10m
 //! imds --mock dump            # off EC2, against an embedded mock
 //! ```
 //!
@@ -20,6 +21,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod identity;
 mod output;
 mod session;
 mod token_cache;
@@ -115,5 +117,11 @@ async fn run(args: Args) -> Result<(), Failure> {
                 format!("{}\n", token.expose_secret()).as_bytes(),
             )?)
         }
+        Command::Identity(identity_args) => {
+            let session = Session::start(global, cached).await?;
+            identity::identity(&session.client, identity_args, global.mock).await
+        }
+        // Material captured elsewhere: IMDS is not read.
+        Command::VerifyIdentity(verify_args) => identity::verify_identity(verify_args),
     }
 }
