@@ -7,7 +7,7 @@
 //! token), optional IMDSv1, IMDS turned off (403), directory listings,
 //! binary user data, an identity document consistent with the meta-data
 //! and signed as AWS signs it (`rsa2048`, `signature`, `pkcs7`; see
-//! [`IdentitySigner`], feature `signing`), and role credentials that
+//! `IdentitySigner`, feature `signing`), and role credentials that
 //! rotate. Time is tokio's clock, so a test that
 //! pauses and advances it moves the mock's time with its client's; tests
 //! that do not pause it move one server's time with
