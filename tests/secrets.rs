@@ -2,8 +2,8 @@
 //! with every crate's events captured (client, layer, mock, and whatever
 //! the HTTP stack emits), and every error variant that can be provoked,
 //! shown with `Display`, `Debug` and its sources. Secrets: every session
-//! token issued, every credential set's secret key and session token, and
-//! the user data.
+//! token issued, every credential set's secret key and session token, the
+//! user data and the identity signatures.
 
 // One capture helper for the workspace's tests, and why it is not a
 // subscriber per test: see its module docs.
@@ -100,6 +100,15 @@ async fn a_whole_session_at_trace_level_logs_no_secret() {
     secrets.add(current_token(&client).await);
     client.region().await.unwrap();
     client.identity_document().await.unwrap();
+    // The identity signatures are handled as secrets too.
+    for signature in [
+        client.identity_rsa2048().await.unwrap(),
+        client.identity_signature().await.unwrap(),
+        client.identity_pkcs7().await.unwrap(),
+    ] {
+        let tail = &signature[signature.len() - 64..]; // the signature value
+        secrets.add(String::from_utf8(tail.to_vec()).unwrap());
+    }
     client.iam_info().await.unwrap();
     client.tags().await.unwrap();
     let user_data = client.user_data().await.unwrap().unwrap();

@@ -23,6 +23,8 @@ Examples:
   eval \"$(imds env)\"                    AWS_REGION, EC2_INSTANCE_ID, ...
   imds exec --credentials -- aws s3 ls  a program with those (and credentials) set
   imds ec2-metadata -i -z               as amazon-ec2-utils' ec2-metadata
+  imds identity --verify --max-age 10m  the identity document, verified
+  imds verify-identity --document doc --rsa2048 sig   material an instance sent
 
 As the AWS CLI's credential process, in ~/.aws/config:
   [profile instance]
@@ -45,7 +47,7 @@ Data goes to stdout, diagnostics to stderr; no secret is ever written to
 stderr, even with -vv.
 
 Exit status: 0 success, 1 other failure, 2 usage or invalid setting,
-3 not found, 4 IMDS disabled or unreachable.";
+3 not found, 4 IMDS disabled or unreachable, 5 identity not verified.";
 
 /// Read the AWS EC2 Instance Metadata Service (IMDSv2).
 #[derive(Debug, Parser)]
@@ -254,6 +256,16 @@ it lives --ttl seconds from now:
         )]
         args: Vec<OsString>,
     },
+
+    /// Print the instance identity document (byte for byte), one of AWS's
+    /// signatures over it, or the document verified against them.
+    #[command(after_help = crate::identity::IDENTITY_HELP)]
+    Identity(crate::identity::IdentityArgs),
+
+    /// Verify an identity document and its signatures captured elsewhere,
+    /// as a server receiving them would.
+    #[command(after_help = crate::identity::VERIFY_IDENTITY_HELP)]
+    VerifyIdentity(crate::identity::VerifyIdentityArgs),
 }
 
 const WAIT_HELP: &str = "\

@@ -47,7 +47,7 @@ pub async fn get(
         )?);
     }
     if let [(path, value)] = values.as_slice() {
-        return write_bytes(path, value, terminal, force);
+        return output::write_bytes(path, value, terminal, force);
     }
     let mut lines = String::new();
     for (path, value) in values {
@@ -66,20 +66,6 @@ fn text(path: &str, value: &[u8]) -> Result<String, Failure> {
             "{path} is not UTF-8 text; fetch it alone, without --json, to get its bytes"
         ))
     })
-}
-
-/// One value, byte for byte, unless it is binary and stdout a terminal.
-/// On a terminal a final newline is added to text that lacks one, so the
-/// prompt starts on its own line.
-fn write_bytes(what: &str, value: &[u8], terminal: bool, force: bool) -> Result<(), Failure> {
-    if output::refuse_binary(value, terminal, force) {
-        return Err(binary_refused(what, value));
-    }
-    write_stdout(value)?;
-    if terminal && !value.is_empty() && !value.ends_with(b"\n") {
-        write_stdout(b"\n")?;
-    }
-    Ok(())
 }
 
 /// `imds dump [PATH-PREFIX] [-E REGEX] [-L]`.
@@ -155,18 +141,10 @@ pub async fn user_data(client: &Client, force: bool) -> Result<(), Failure> {
         .await?
         .ok_or_else(|| Failure::NotFound(vec!["this instance has no user data".to_owned()]))?;
     if output::refuse_binary(&data, std::io::stdout().is_terminal(), force) {
-        return Err(binary_refused("the user data", &data));
+        return Err(output::binary_refused("the user data", &data));
     }
     // Byte for byte, even on a terminal.
     Ok(write_stdout(&data)?)
-}
-
-fn binary_refused(what: &str, value: &[u8]) -> Failure {
-    Failure::Other(format!(
-        "{what} is binary ({} bytes) and stdout is a terminal: redirect it to a file \
-         or a pipe, or use --force",
-        value.len()
-    ))
 }
 
 /// `imds credentials`.

@@ -7,6 +7,7 @@
 //! | 2 | usage: bad flags or arguments, an invalid setting in the environment or `~/.aws/config` |
 //! | 3 | not found: a path, the user data or the instance role does not exist |
 //! | 4 | IMDS is disabled, unreachable, silent, or turned off on the instance; `wait` ran out of time |
+//! | 5 | the instance identity was not verified: a signature or policy check failed |
 //! | 126, 127 | `exec`: CMD cannot be run, or is not found (as shells say) |
 //!
 //! `imds events --watch` runs until it is killed, and reports failed polls
@@ -31,6 +32,8 @@ pub const USAGE: u8 = 2;
 pub const NOT_FOUND: u8 = 3;
 /// IMDS is disabled or cannot be reached.
 pub const UNAVAILABLE: u8 = 4;
+/// The instance identity was refused (`identity --verify`, `verify-identity`).
+pub const NOT_VERIFIED: u8 = 5;
 /// `exec`: the command was found but cannot be run.
 pub const CANNOT_RUN: u8 = 126;
 /// `exec`: the command was not found.
@@ -47,6 +50,8 @@ pub enum Failure {
     Usage(String),
     /// IMDSv2 gave no token (the layer fell back to IMDSv1).
     NoToken,
+    /// The instance identity was refused: which check failed.
+    NotVerified(String),
     /// Anything else.
     Other(String),
     /// `exec` could not run the command: [`CANNOT_RUN`] or
@@ -67,6 +72,7 @@ impl Failure {
             Self::NotFound(_) => NOT_FOUND,
             Self::Usage(_) => USAGE,
             Self::NoToken => UNAVAILABLE,
+            Self::NotVerified(_) => NOT_VERIFIED,
             Self::Other(_) => FAILURE,
             Self::CannotRun { code, .. } => *code,
         }
@@ -154,7 +160,10 @@ impl fmt::Display for Failure {
             Self::NotFound(lines) => lines
                 .iter()
                 .try_for_each(|line| writeln!(f, "imds: {line}")),
-            Self::Usage(message) | Self::Other(message) | Self::CannotRun { message, .. } => {
+            Self::Usage(message)
+            | Self::Other(message)
+            | Self::NotVerified(message)
+            | Self::CannotRun { message, .. } => {
                 writeln!(f, "imds: {message}")
             }
             Self::NoToken => writeln!(
@@ -219,6 +228,7 @@ mod tests {
         assert_eq!(Failure::NotFound(vec!["x".into()]).code(), NOT_FOUND);
         assert_eq!(Failure::Usage("x".into()).code(), USAGE);
         assert_eq!(Failure::NoToken.code(), UNAVAILABLE);
+        assert_eq!(Failure::NotVerified("x".into()).code(), NOT_VERIFIED);
         assert_eq!(Failure::Other("x".into()).code(), FAILURE);
         let not_ready = imds::Error::NotReady {
             path: "/latest/meta-data/x".into(),

@@ -12,6 +12,7 @@
 //! eval "$(imds env)"          # AWS_REGION, EC2_INSTANCE_ID, ...
 //! imds exec -- ./app          # ./app with those set
 //! imds ec2-metadata -i        # amazon-ec2-utils' ec2-metadata (also as a link of that name)
+//! imds identity --verify --max-age 10m
 //! imds --mock dump            # off EC2, against an embedded mock
 //! ```
 //!
@@ -28,6 +29,7 @@ mod ec2_metadata;
 mod environment;
 mod events;
 mod exit;
+mod identity;
 mod output;
 mod session;
 mod token_cache;
@@ -168,5 +170,11 @@ async fn run(args: Args) -> Result<(), Failure> {
             "ec2-metadata takes imds's options after its name: imds ec2-metadata --mock -i"
                 .to_owned(),
         )),
+        Command::Identity(identity_args) => {
+            let session = Session::start(global, cached).await?;
+            identity::identity(&session.client, identity_args, global.mock).await
+        }
+        // Material captured elsewhere: IMDS is not read.
+        Command::VerifyIdentity(verify_args) => identity::verify_identity(verify_args),
     }
 }

@@ -5,6 +5,8 @@ use std::io::{self, Write};
 use std::time::SystemTime;
 
 use imds::Credentials;
+
+use crate::exit::Failure;
 use serde::Serialize;
 
 /// `time` as RFC 3339 in UTC, to the second: `2024-07-05T05:43:29Z`.
@@ -136,6 +138,29 @@ pub fn write_stdout(data: &[u8]) -> io::Result<()> {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
+}
+
+/// One value, byte for byte, unless it is binary and stdout a terminal.
+/// On a terminal a final newline is added to text that lacks one, so the
+/// prompt starts on its own line.
+pub fn write_bytes(what: &str, value: &[u8], terminal: bool, force: bool) -> Result<(), Failure> {
+    if refuse_binary(value, terminal, force) {
+        return Err(binary_refused(what, value));
+    }
+    write_stdout(value)?;
+    if terminal && !value.is_empty() && !value.ends_with(b"\n") {
+        write_stdout(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Why a binary value was not written to a terminal.
+pub fn binary_refused(what: &str, value: &[u8]) -> Failure {
+    Failure::Other(format!(
+        "{what} is binary ({} bytes) and stdout is a terminal: redirect it to a file \
+         or a pipe, or use --force",
+        value.len()
+    ))
 }
 
 #[cfg(test)]

@@ -495,11 +495,20 @@ async fn help_shows_examples_settings_and_exit_codes() {
         "credential_process = imds credentials --format credential-process",
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
         "--no-token-cache",
-        "Exit status: 0 success, 1 other failure, 2 usage or invalid setting,\n3 not found, 4 IMDS disabled or unreachable.",
+        "Exit status: 0 success, 1 other failure, 2 usage or invalid setting,\n3 not found, 4 IMDS disabled or unreachable, 5 identity not verified.",
     ] {
         assert!(help.contains(expected), "{expected} in {help}");
     }
-    for command in ["get", "dump", "user-data", "credentials", "token", "events"] {
+    for command in [
+        "get",
+        "dump",
+        "user-data",
+        "credentials",
+        "token",
+        "events",
+        "identity",
+        "verify-identity",
+    ] {
         let run = sandbox
             .run_raw(REFUSED, &[command, "--help"], &[])
             .await

@@ -18,6 +18,8 @@
 //!   "role_name": "web-role",
 //!   "credential_lifetime_secs": 21600,
 //!   "public_keys": [ { "name": "my-key", "openssh_key": "ssh-ed25519 AAAA... my-key" } ],
+//!   "account_id": "210987654321",
+//!   "pending_time": "2026-03-01T12:00:00Z",
 //!   "metadata": { "meta-data/instance-type": "m7g.large",
 //!                 "meta-data/spot/instance-action": "{\"action\": \"terminate\", \"time\": \"2026-11-22T19:30:00Z\"}" },
 //!   "remove": [ "meta-data/public-ipv4" ],
@@ -29,6 +31,10 @@
 //!   (standard alphabet, padding optional; for binary data), or `null` for an
 //!   instance without user data (`/latest/user-data` is then a 404).
 //! - `role_name: null` is an instance without an instance profile (no `iam/`).
+//! - `account_id` and `pending_time` are the identity document's
+//!   `accountId` (also the network interface's `owner-id` and the instance
+//!   profile's account) and `pendingTime`; `null` or absent: the
+//!   [defaults](crate::defaults).
 //! - `metadata` keys are paths under `/latest/` (a leading `/latest/` is
 //!   accepted); a value replaces or adds a leaf. `remove` deletes a leaf or a
 //!   whole directory. Removals apply after additions.
@@ -75,6 +81,13 @@ pub struct Config {
     pub credential_lifetime_secs: u64,
     /// `meta-data/public-keys/`: listed as `0=name`, key at `0/openssh-key`.
     pub public_keys: Vec<PublicKey>,
+    /// The account: the identity document's `accountId`, the network
+    /// interface's `owner-id` and the instance profile ARN's. Twelve
+    /// digits; `None`: [`defaults::ACCOUNT_ID`](crate::defaults::ACCOUNT_ID).
+    pub account_id: Option<String>,
+    /// The identity document's `pendingTime` (RFC 3339, when the instance
+    /// was launched); `None`: [`defaults::PENDING_TIME`](crate::defaults::PENDING_TIME).
+    pub pending_time: Option<String>,
     /// Leaves to add or replace: path under `/latest/` -> text.
     pub metadata: BTreeMap<String, String>,
     /// Paths under `/latest/` to delete (a leaf or a whole directory).
@@ -119,6 +132,8 @@ impl Default for Config {
                 name: "my-key".to_owned(),
                 openssh_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockMockMockMockMockMockMockMockMockMockMock my-key".to_owned(),
             }],
+            account_id: None,
+            pending_time: None,
             metadata: BTreeMap::new(),
             remove: Vec::new(),
             events: Events::default(),
@@ -192,6 +207,18 @@ impl Config {
             if key.name.is_empty() || key.name.contains(['\n', '/']) {
                 return invalid(format!("public key name {:?} is not valid", key.name));
             }
+        }
+        if let Some(account) = &self.account_id
+            && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return invalid(format!("account_id {account:?} is not 12 digits"));
+        }
+        if let Some(time) = &self.pending_time
+            && humantime::parse_rfc3339(time).is_err()
+        {
+            return invalid(format!(
+                "pending_time {time:?} is not an RFC 3339 time like 2026-01-05T08:30:00Z"
+            ));
         }
         for path in self.metadata.keys().chain(&self.remove) {
             if normalize(path).is_none() {
@@ -417,6 +444,20 @@ impl ConfigBuilder {
         self
     }
 
+    /// See [`Config::account_id`]. The identity document's signatures
+    /// follow it.
+    pub fn account_id(mut self, account: impl Into<String>) -> Self {
+        self.config.account_id = Some(account.into());
+        self
+    }
+
+    /// See [`Config::pending_time`] (RFC 3339). The identity document's
+    /// signatures follow it.
+    pub fn pending_time(mut self, time: impl Into<String>) -> Self {
+        self.config.pending_time = Some(time.into());
+        self
+    }
+
     /// Adds or replaces the leaf at `path` (under `/latest/`).
     pub fn metadata(mut self, path: impl Into<String>, value: impl Into<String>) -> Self {
         self.config.metadata.insert(path.into(), value.into());
@@ -522,6 +563,14 @@ mod tests {
         }
         let config = Config::from_json(r#"{"put_response_hop_limit": 2}"#).unwrap();
         assert_eq!(config, Config::builder().put_response_hop_limit(2).build());
+        assert!(matches!(
+            Config::from_json(r#"{"account_id": "12345"}"#),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_json(r#"{"pending_time": "yesterday"}"#),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 
     #[test]

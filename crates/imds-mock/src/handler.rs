@@ -61,6 +61,8 @@ pub(crate) struct State {
     max_token_ttl_secs: Option<u64>,
     /// Spot, rebalance, scheduled and Auto Scaling events (see `events`).
     pub(crate) events: Timeline,
+    #[cfg(feature = "signing")]
+    pub(crate) signatures: crate::signing::Signatures,
 }
 
 impl State {
@@ -78,6 +80,8 @@ impl State {
             disabled: AtomicBool::new(config.disabled),
             keep_alive: AtomicBool::new(false),
             max_token_ttl_secs: config.max_token_ttl_secs,
+            #[cfg(feature = "signing")]
+            signatures: Default::default(),
         }
     }
 }
@@ -274,6 +278,20 @@ fn read_content(
             )
         }
         Lookup::Leaf(Node::IdentityDocument) => ok("text/plain", tree.identity_document()),
+        #[cfg(feature = "signing")]
+        Lookup::Leaf(Node::IdentitySignature(form)) => {
+            let Some(document) = tree.served_identity_document() else {
+                return error_page(StatusCode::NOT_FOUND);
+            };
+            drop(tree);
+            match state.signatures.sign(form, &document) {
+                Ok(text) => ok("text/plain", text),
+                Err(error) => {
+                    tracing::error!(%error, "cannot sign the identity document");
+                    error_page(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            }
+        }
         Lookup::NotFound => error_page(StatusCode::NOT_FOUND),
     }
 }

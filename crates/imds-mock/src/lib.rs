@@ -5,10 +5,12 @@
 //! with TTL validation (400), the anti-SSRF `X-Forwarded-For` check (403),
 //! token-gated reads (401 without, with an unknown or with an expired
 //! token), optional IMDSv1, IMDS turned off (403), directory listings,
-//! binary user data, an identity document consistent with the meta-data,
-//! and role credentials that rotate (one set for IMDSv1, another for
-//! IMDSv2). Responses carry the headers a Nitro instance sends: `Server:
-//! EC2ws`, `Connection: close`, the token's remaining TTL, ... Time is tokio's clock, so a test that
+//! binary user data, an identity document consistent with the meta-data
+//! and signed as AWS signs it (`rsa2048`, `signature`, `pkcs7`; see
+//! `IdentitySigner`, feature `signing`), and role credentials that rotate
+//! (one set for IMDSv1, another for IMDSv2). Responses carry the headers a
+//! Nitro instance sends: `Server: EC2ws`, `Connection: close`, the token's
+//! remaining TTL, ... Time is tokio's clock, so a test that
 //! pauses and advances it moves the mock's time with its client's; tests
 //! that do not pause it move one server's time with
 //! [`MockImds::advance_clock`]; neither sleeps. Faults (latency,
@@ -61,6 +63,8 @@ mod path;
 mod random;
 mod server;
 mod server_clock;
+#[cfg(feature = "signing")]
+mod signing;
 mod stats;
 mod sync;
 mod token;
@@ -77,6 +81,8 @@ pub use events::{
 };
 pub use handler::TOKEN_PATH;
 pub use server::MockImds;
+#[cfg(feature = "signing")]
+pub use signing::{IdentitySigner, SignatureForm, SigningError};
 pub use stats::{REQUEST_LOG_CAPACITY, RecordedRequest, Stats};
 pub use token::{MAX_TTL_SECS, TOKEN_HEADER, TTL_HEADER};
 pub use token_fault::{TokenPutFault, TokenReply};

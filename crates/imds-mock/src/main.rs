@@ -4,7 +4,8 @@
 //! `--listen` address, in order, when given; then, with `--control`, a line
 //! `control: URL`), then serves until Ctrl-C. Exit codes: 0 after Ctrl-C,
 //! 2 for bad flags or a bad config file, 1 when the server cannot start
-//! (address in use, ...). Logs go to stderr;
+//! (address in use, ...) or `--write-certs` cannot write. Logs go to
+//! stderr;
 //! `RUST_LOG` sets the filter (default `imds_mock=debug`: one line per
 //! request, method, path and status only).
 //!
@@ -63,6 +64,13 @@ struct Args {
     disabled: bool,
     #[command(flatten)]
     events: cli::EventArgs,
+
+    /// Write the certificates of the test keys that sign the identity
+    /// document to DIR (rsa2048.pem, signature.pem, pkcs7.pem) before
+    /// serving, for a verifier to trust.
+    #[cfg(feature = "signing")]
+    #[arg(long, value_name = "DIR")]
+    write_certs: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -104,6 +112,19 @@ fn main() -> ExitCode {
     } else {
         args.listen
     };
+    #[cfg(feature = "signing")]
+    if let Some(dir) = &args.write_certs {
+        match imds_mock::IdentitySigner::test().write_certificates(dir) {
+            Ok(paths) => tracing::info!(?paths, "wrote the identity signing certificates"),
+            Err(error) => {
+                eprintln!(
+                    "imds-mock: cannot write certificates to {}: {error}",
+                    dir.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     run(serve(config, addrs, args.latency_ms, args.events.control))
 }
 

@@ -54,7 +54,7 @@ type ListenerSlot = Arc<Mutex<Vec<TcpListener>>>;
 /// # }
 /// ```
 pub struct MockImds {
-    state: Arc<State>,
+    pub(crate) state: Arc<State>,
     /// Never empty; the first is [`MockImds::addr`].
     addrs: Vec<SocketAddr>,
     shutdown: watch::Sender<bool>,

@@ -73,6 +73,10 @@ pub(crate) enum Node {
     /// `dynamic/instance-identity/document`, built from the current
     /// meta-data so that the two always agree.
     IdentityDocument,
+    /// `dynamic/instance-identity/<form>`: a signature over the document
+    /// served at the time.
+    #[cfg(feature = "signing")]
+    IdentitySignature(crate::signing::SignatureForm),
 }
 
 /// The answer to a path.
@@ -92,6 +96,11 @@ pub(crate) struct Tree {
     /// Directory (normalised, no trailing `/`) -> listing served verbatim.
     listings: BTreeMap<String, String>,
     role_name: Option<String>,
+    /// The identity document's `accountId`, also in `owner-id` and the
+    /// instance profile ARN.
+    account_id: String,
+    /// The identity document's `pendingTime`.
+    pending_time: String,
 }
 
 impl Tree {
@@ -103,6 +112,14 @@ impl Tree {
             key_names: BTreeMap::new(),
             listings: BTreeMap::new(),
             role_name: config.role_name.clone(),
+            account_id: config
+                .account_id
+                .clone()
+                .unwrap_or_else(|| ACCOUNT_ID.to_owned()),
+            pending_time: config
+                .pending_time
+                .clone()
+                .unwrap_or_else(|| PENDING_TIME.to_owned()),
         };
         let nic = format!("meta-data/network/interfaces/macs/{MAC}/");
         let leaves: &[(&str, &str)] = &[
@@ -147,7 +164,6 @@ impl Tree {
             ("local-hostname", HOSTNAME),
             ("local-ipv4s", LOCAL_IPV4),
             ("mac", MAC),
-            ("owner-id", ACCOUNT_ID),
             ("public-hostname", PUBLIC_HOSTNAME),
             ("public-ipv4s", PUBLIC_IPV4),
             ("security-group-ids", "sg-0123456789abcdef0"),
@@ -163,6 +179,7 @@ impl Tree {
         for (leaf, value) in nic_leaves {
             tree.set(&format!("{nic}{leaf}"), *value);
         }
+        tree.set(&format!("{nic}owner-id"), tree.account_id.clone());
         tree.set(&format!("{nic}ipv4-associations/{PUBLIC_IPV4}"), LOCAL_IPV4);
         if let Some(role) = &config.role_name {
             tree.leaves
@@ -191,6 +208,11 @@ impl Tree {
             "dynamic/instance-identity/document".into(),
             Node::IdentityDocument,
         );
+        #[cfg(feature = "signing")]
+        for form in crate::signing::SignatureForm::ALL {
+            tree.leaves
+                .insert(form.path().into(), Node::IdentitySignature(form));
+        }
         for (path, value) in &config.metadata {
             if let Some(path) = normalize(path) {
                 tree.set(&path, value.clone());
@@ -310,7 +332,7 @@ impl Tree {
     /// `dynamic/instance-identity/document` from the current meta-data.
     pub(crate) fn identity_document(&self) -> String {
         json::render_object(&[
-            ("accountId", Value::from(defaults::ACCOUNT_ID)),
+            ("accountId", Value::from(self.account_id.as_str())),
             ("architecture", Value::from("x86_64")),
             (
                 "availabilityZone",
@@ -323,12 +345,23 @@ impl Tree {
             ("instanceId", self.text("meta-data/instance-id")),
             ("instanceType", self.text("meta-data/instance-type")),
             ("kernelId", Value::Null),
-            ("pendingTime", Value::from(defaults::PENDING_TIME)),
+            ("pendingTime", Value::from(self.pending_time.as_str())),
             ("privateIp", self.text("meta-data/local-ipv4")),
             ("ramdiskId", Value::Null),
             ("region", self.text("meta-data/placement/region")),
             ("version", Value::from("2017-09-30")),
         ])
+    }
+
+    /// The bytes `dynamic/instance-identity/document` serves now (built,
+    /// or set by the test); `None` once removed.
+    #[cfg(feature = "signing")]
+    pub(crate) fn served_identity_document(&self) -> Option<Bytes> {
+        match self.leaves.get("dynamic/instance-identity/document")? {
+            Node::IdentityDocument => Some(self.identity_document().into()),
+            Node::Static(bytes) => Some(bytes.clone()),
+            _ => None,
+        }
     }
 
     /// `meta-data/iam/info` for the given credential issue time.
@@ -341,7 +374,7 @@ impl Tree {
                 "InstanceProfileArn",
                 Value::from(format!(
                     "arn:aws:iam::{}:instance-profile/{role}",
-                    defaults::ACCOUNT_ID
+                    self.account_id
                 )),
             ),
             (

@@ -192,3 +192,30 @@ async fn listen_serves_each_address_and_prints_a_url_line_for_each() {
     }
     child.kill().await.unwrap();
 }
+
+#[cfg(feature = "signing")]
+#[tokio::test]
+async fn write_certs_writes_the_signing_certificates_before_the_url() {
+    use imds_mock::{IdentitySigner, SignatureForm};
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    // The URL line comes after the files are written.
+    let (mut child, _url) = spawn(&["--write-certs", certs.to_str().unwrap()]).await;
+    for form in SignatureForm::ALL {
+        let written = std::fs::read_to_string(certs.join(format!("{form}.pem"))).unwrap();
+        assert_eq!(
+            written,
+            IdentitySigner::test().certificate_pem(form),
+            "{form}"
+        );
+    }
+    child.kill().await.unwrap();
+
+    // A directory that cannot be made: exit 1, with the reason.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let output = run(&["--port", "0", "--write-certs", file.to_str().unwrap()]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write certificates"), "{stderr}");
+}

@@ -48,9 +48,15 @@ async fn top_level_listings() {
         text(&server, "/latest/dynamic/").await,
         "instance-identity/"
     );
+    // As on an instance, with the signatures (feature `signing`).
+    let identity = if cfg!(feature = "signing") {
+        "document\npkcs7\nrsa2048\nsignature"
+    } else {
+        "document"
+    };
     assert_eq!(
         text(&server, "/latest/dynamic/instance-identity/").await,
-        "document"
+        identity
     );
 }
 

@@ -23,6 +23,11 @@
 //! - With the `aws-sdk` feature, the `aws_sdk` module: the provider
 //!   as the AWS SDK for Rust's `ProvideCredentials`, and the region as its
 //!   `Region`.
+//! - The instance identity: the document's exact bytes and AWS's
+//!   signatures, raw ([`Client::identity_document_bytes`],
+//!   [`Client::identity_rsa2048`], ...), for a verifier elsewhere; with
+//!   the `identity` feature, `Client::verify_identity` and the `identity`
+//!   module verify them on the instance.
 //!
 //! The [`tower_imds`] types that appear in this crate's signatures are
 //! re-exported here: [`ImdsV2Layer`], [`TokenTtl`], [`MetadataToken`],
@@ -62,6 +67,10 @@
 //!
 //! - `aws-sdk`: the `aws_sdk` module (not in the default build), with the
 //!   optional dependencies `aws-credential-types` and `aws-types`.
+//! - `identity`: `Client::verify_identity` and the `identity` module (not
+//!   in the default build), with the optional dependency `imds-identity`
+//!   and its cryptography; `identity-legacy-pkcs7` adds the legacy DSA
+//!   `pkcs7` form.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -76,6 +85,9 @@ pub mod document;
 mod env;
 pub mod error;
 pub mod events;
+#[cfg(feature = "identity")]
+#[cfg_attr(docsrs, doc(cfg(feature = "identity")))]
+pub mod identity;
 mod listing;
 mod profile;
 #[cfg(test)]

@@ -27,6 +27,7 @@
 
 mod builder;
 mod classify;
+mod identity;
 mod path;
 mod probe;
 mod race;
