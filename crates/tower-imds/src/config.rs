@@ -16,6 +16,8 @@ pub(crate) struct Config {
     pub(crate) token_timeout: Duration,
     pub(crate) token: Option<MetadataToken>,
     pub(crate) store: Option<Arc<dyn TokenStore>>,
+    /// Sent with the token `PUT`, and with requests that have none.
+    pub(crate) user_agent: Option<HeaderValue>,
 }
 
 /// Shown as the layer, which is what a user configured.
@@ -27,6 +29,7 @@ impl fmt::Debug for Config {
             .field("token_timeout", &self.token_timeout)
             .field("metadata_token", &self.token)
             .field("token_store", &self.store.as_ref().map(|_| ".."))
+            .field("user_agent", &self.user_agent)
             .finish()
     }
 }

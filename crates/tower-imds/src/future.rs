@@ -184,7 +184,11 @@ impl<S, B> Cold<S, B> {
             ttl_seconds = self.config.ttl.as_secs(),
             "requesting an IMDS token"
         );
-        let request = token_fetch::put(flight.endpoint(), &self.config.ttl_header);
+        let request = token_fetch::put(
+            flight.endpoint(),
+            &self.config.ttl_header,
+            self.config.user_agent.as_ref(),
+        );
         self.put = Some(Put {
             flight,
             sent_at: Instant::now(),

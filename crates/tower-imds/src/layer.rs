@@ -5,7 +5,10 @@ use std::{fmt, sync::Arc, time::Duration};
 use http::HeaderValue;
 use tower_layer::Layer;
 
-use crate::{ImdsV2, MetadataToken, TokenStore, TokenTtl, cache::TokenCache, config::Config};
+use crate::{
+    ImdsV2, InvalidUserAgent, MetadataToken, TokenStore, TokenTtl, cache::TokenCache,
+    config::Config, user_agent,
+};
 
 /// Adds IMDSv2 session tokens to the requests of the wrapped service.
 ///
@@ -46,6 +49,7 @@ impl ImdsV2Layer {
                 token_timeout: Duration::from_secs(1),
                 token: None,
                 store: None,
+                user_agent: None,
             }),
             cache: Arc::default(),
         }
@@ -111,6 +115,32 @@ impl ImdsV2Layer {
     pub fn token_store(mut self, store: impl TokenStore) -> Self {
         self.config_mut().store = Some(Arc::new(store));
         self
+    }
+
+    /// Tags the layer's traffic with `User-Agent: user_agent`, so that an
+    /// operator auditing IMDS requests on a host can tell applications
+    /// apart. Default: none (the wrapped service's own, if it adds one).
+    ///
+    /// The rule: the token `PUT` always carries it (the `PUT` is the
+    /// layer's own request), and so does every request that reaches the
+    /// layer without a `User-Agent`; a request that has one keeps it. A
+    /// service under the layer that sets its own (reqwest's client
+    /// builder can) then overrides it on the wire.
+    ///
+    /// Checked here: visible ASCII characters with spaces or tabs between
+    /// them, as RFC 9110 allows in a `User-Agent`; anything else is
+    /// [`InvalidUserAgent`].
+    ///
+    /// ```
+    /// use tower_imds::ImdsV2Layer;
+    ///
+    /// let layer = ImdsV2Layer::new().user_agent("billing-agent/1.4")?;
+    /// assert!(format!("{layer:?}").contains("billing-agent/1.4"));
+    /// # Ok::<(), tower_imds::InvalidUserAgent>(())
+    /// ```
+    pub fn user_agent(mut self, user_agent: impl AsRef<str>) -> Result<Self, InvalidUserAgent> {
+        self.config_mut().user_agent = Some(user_agent::parse(user_agent.as_ref())?);
+        Ok(self)
     }
 }
 
