@@ -4,7 +4,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use http::HeaderValue;
 
-use crate::{MetadataToken, TokenStore, TokenTtl};
+use crate::{MetadataToken, TokenStore, TokenTtl, UserAgent};
 
 /// The settings every service of one layer reads.
 #[derive(Clone)]
@@ -17,7 +17,7 @@ pub(crate) struct Config {
     pub(crate) token: Option<MetadataToken>,
     pub(crate) store: Option<Arc<dyn TokenStore>>,
     /// Sent with the token `PUT`, and with requests that have none.
-    pub(crate) user_agent: Option<HeaderValue>,
+    pub(crate) user_agent: Option<UserAgent>,
 }
 
 /// Shown as the layer, which is what a user configured.

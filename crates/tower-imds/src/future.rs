@@ -23,7 +23,7 @@ use tower_service::Service;
 use tracing::Span;
 
 use crate::{
-    Error, MetadataToken, TokenTtl,
+    Error, MetadataToken, TokenTtl, UserAgent,
     cache::{Acquired, EndpointTokens, Flight, Lookup},
     clock,
     config::Config,
@@ -187,7 +187,7 @@ impl<S, B> Cold<S, B> {
         let request = token_fetch::put(
             flight.endpoint(),
             &self.config.ttl_header,
-            self.config.user_agent.as_ref(),
+            self.config.user_agent.as_ref().map(UserAgent::header_value),
         );
         self.put = Some(Put {
             flight,

@@ -6,8 +6,7 @@ use http::HeaderValue;
 use tower_layer::Layer;
 
 use crate::{
-    ImdsV2, InvalidUserAgent, MetadataToken, TokenStore, TokenTtl, cache::TokenCache,
-    config::Config, user_agent,
+    ImdsV2, MetadataToken, TokenStore, TokenTtl, UserAgent, cache::TokenCache, config::Config,
 };
 
 /// Adds IMDSv2 session tokens to the requests of the wrapped service.
@@ -127,20 +126,19 @@ impl ImdsV2Layer {
     /// service under the layer that sets its own (reqwest's client
     /// builder can) then overrides it on the wire.
     ///
-    /// Checked here: visible ASCII characters with spaces or tabs between
-    /// them, as RFC 9110 allows in a `User-Agent`; anything else is
-    /// [`InvalidUserAgent`].
+    /// The value is checked where it is made ([`UserAgent::new`], or
+    /// `str::parse`), as a header value.
     ///
     /// ```
     /// use tower_imds::ImdsV2Layer;
     ///
-    /// let layer = ImdsV2Layer::new().user_agent("billing-agent/1.4")?;
+    /// let layer = ImdsV2Layer::new().user_agent("billing-agent/1.4".parse()?);
     /// assert!(format!("{layer:?}").contains("billing-agent/1.4"));
     /// # Ok::<(), tower_imds::InvalidUserAgent>(())
     /// ```
-    pub fn user_agent(mut self, user_agent: impl AsRef<str>) -> Result<Self, InvalidUserAgent> {
-        self.config_mut().user_agent = Some(user_agent::parse(user_agent.as_ref())?);
-        Ok(self)
+    pub fn user_agent(mut self, user_agent: UserAgent) -> Self {
+        self.config_mut().user_agent = Some(user_agent);
+        self
     }
 }
 

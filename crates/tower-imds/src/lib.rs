@@ -118,4 +118,4 @@ pub use store::{StoredToken, TokenStore};
 pub use token::{InvalidMetadataToken, MetadataToken, get_metadata_token};
 pub use token_endpoint::TokenEndpoint;
 pub use token_ttl::{InvalidTtl, TokenTtl};
-pub use user_agent::InvalidUserAgent;
+pub use user_agent::{InvalidUserAgent, UserAgent};

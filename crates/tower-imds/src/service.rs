@@ -75,7 +75,8 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         if let Some(user_agent) = &self.config.user_agent {
             // A caller's own `User-Agent` wins.
-            (request.headers_mut().entry(USER_AGENT)).or_insert_with(|| user_agent.clone());
+            (request.headers_mut().entry(USER_AGENT))
+                .or_insert_with(|| user_agent.header_value().clone());
         }
         // A token given for this request, or to the layer, is used as is.
         let given = request.extensions().get::<MetadataToken>().cloned();

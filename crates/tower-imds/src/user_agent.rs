@@ -1,20 +1,88 @@
 //! The caller tag: a `User-Agent` for the requests a layer sends, checked
-//! once, where it is set.
+//! once, where it is made.
+
+use std::{fmt, str::FromStr};
 
 use http::HeaderValue;
 
-/// Why a string was refused as a user agent
-/// ([`ImdsV2Layer::user_agent`](crate::ImdsV2Layer::user_agent)). It names
-/// the problem, not the whole value.
+/// A `User-Agent` to tag IMDS requests with
+/// ([`ImdsV2Layer::user_agent`](crate::ImdsV2Layer::user_agent)), so that
+/// an operator auditing IMDS traffic on a host can tell applications apart.
+///
+/// Checked when it is made, as a header value: visible ASCII characters
+/// with spaces or tabs between them, what RFC 9110 allows in a
+/// `User-Agent`. Not a secret: `Debug` and `Display` show it.
 ///
 /// ```
-/// use tower_imds::ImdsV2Layer;
+/// use tower_imds::UserAgent;
 ///
-/// assert!(ImdsV2Layer::new().user_agent("billing/1.4 (host-agent)").is_ok());
-/// let error = ImdsV2Layer::new().user_agent("line\nbreak").unwrap_err();
+/// let agent = UserAgent::new("billing-agent/1.4 (host-7)")?;
+/// assert_eq!(agent.as_str(), "billing-agent/1.4 (host-7)");
+/// let error = "line\nbreak".parse::<UserAgent>().unwrap_err();
 /// assert!(error.to_string().contains("byte 4"));
-/// assert!(ImdsV2Layer::new().user_agent("").is_err());
+/// assert!(UserAgent::new("").is_err());
+/// # Ok::<(), tower_imds::InvalidUserAgent>(())
 /// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UserAgent(HeaderValue);
+
+impl UserAgent {
+    /// Checks `user_agent` as a header value.
+    pub fn new(user_agent: &str) -> Result<Self, InvalidUserAgent> {
+        parse(user_agent).map(Self)
+    }
+
+    /// The user agent.
+    pub fn as_str(&self) -> &str {
+        // Construction admits visible ASCII, spaces and tabs only, which
+        // `to_str` reads back.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The user agent as a header value.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UserAgent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("UserAgent").field(&self.as_str()).finish()
+    }
+}
+
+impl fmt::Display for UserAgent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for UserAgent {
+    type Err = InvalidUserAgent;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<&str> for UserAgent {
+    type Error = InvalidUserAgent;
+
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for UserAgent {
+    type Error = InvalidUserAgent;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(&s)
+    }
+}
+
+/// Why a string is not a [`UserAgent`]. It names the problem, not the
+/// whole value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "invalid IMDS user agent: {problem}; use visible ASCII characters and spaces, \
@@ -37,7 +105,7 @@ enum Problem {
 /// `user_agent` as a header value: visible ASCII and inner spaces or tabs,
 /// what RFC 9110 allows in a `User-Agent` (and `HeaderValue::to_str`
 /// reads back).
-pub(crate) fn parse(user_agent: &str) -> Result<HeaderValue, InvalidUserAgent> {
+fn parse(user_agent: &str) -> Result<HeaderValue, InvalidUserAgent> {
     let refuse = |problem| Err(InvalidUserAgent { problem });
     let bytes = user_agent.as_bytes();
     if bytes.is_empty() {

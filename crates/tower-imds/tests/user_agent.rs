@@ -10,7 +10,9 @@ use http::{HeaderValue, Method, Request, Response, header::USER_AGENT};
 use http_body_util::{Empty, Full};
 use imds_mock::MockImds;
 use tower::{Layer, ServiceExt};
-use tower_imds::{ImdsV2Layer, MetadataToken, header::X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS};
+use tower_imds::{
+    ImdsV2Layer, MetadataToken, UserAgent, header::X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS,
+};
 use tower_test::mock;
 
 const BASE: &str = "http://127.0.0.1:1338";
@@ -33,6 +35,10 @@ fn token_response() -> Res {
         .unwrap()
 }
 
+fn agent(user_agent: &str) -> UserAgent {
+    user_agent.parse().unwrap()
+}
+
 fn user_agent_of(request: &Req) -> Option<&str> {
     request
         .headers()
@@ -43,7 +49,7 @@ fn user_agent_of(request: &Req) -> Option<&str> {
 #[tokio::test]
 async fn the_put_and_requests_without_one_carry_the_layer_user_agent() {
     let (inner, mut handle) = mock::pair::<Req, Res>();
-    let layer = ImdsV2Layer::new().user_agent("billing/1.4").unwrap();
+    let layer = ImdsV2Layer::new().user_agent(agent("billing/1.4"));
     let svc = layer.layer(inner);
 
     let call = tokio::spawn(
@@ -75,8 +81,7 @@ async fn the_put_and_requests_without_one_carry_the_layer_user_agent() {
     let given: MetadataToken = "given".parse().unwrap();
     let svc = ImdsV2Layer::new()
         .metadata_token(given)
-        .user_agent("billing/1.4")
-        .unwrap()
+        .user_agent(agent("billing/1.4"))
         .layer(svc.into_inner());
     let call = tokio::spawn(svc.oneshot(get("/latest/meta-data/", None)));
     let (read, respond) = handle.next_request().await.unwrap();
@@ -104,9 +109,7 @@ async fn without_the_option_nothing_is_added() {
 async fn the_mock_logs_the_user_agent_of_each_request() {
     let mock = MockImds::start_default().await.unwrap();
     let base = mock.base_url();
-    let tagged = ImdsV2Layer::new()
-        .user_agent("host-agent/3.0 (audit)")
-        .unwrap();
+    let tagged = ImdsV2Layer::new().user_agent(agent("host-agent/3.0 (audit)"));
     let imds = tagged.layer(support::http_client());
     support::read(&imds, &base, "/latest/meta-data/instance-id")
         .await
