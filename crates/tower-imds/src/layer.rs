@@ -123,8 +123,10 @@ impl ImdsV2Layer {
     /// The rule: the token `PUT` always carries it (the `PUT` is the
     /// layer's own request), and so does every request that reaches the
     /// layer without a `User-Agent`; a request that has one keeps it. A
-    /// service under the layer that sets its own (reqwest's client
-    /// builder can) then overrides it on the wire.
+    /// service under the layer that overwrites the header (tower-http's
+    /// `SetRequestHeaderLayer::overriding`) has the last word; clients that
+    /// only fill in a default, such as reqwest's `ClientBuilder::user_agent`,
+    /// leave it.
     ///
     /// The value is checked where it is made ([`UserAgent::new`], or
     /// `str::parse`), as a header value.

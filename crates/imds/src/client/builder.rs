@@ -239,8 +239,8 @@ impl ClientBuilder {
     /// of [`token_layer`](Self::token_layer) and this is called first);
     /// without it, the layer's own applies. The client's requests carry no
     /// `User-Agent` of their own, so the layer adds it to every one. An
-    /// [`http_service`](Self::http_service) that sets a `User-Agent` itself
-    /// overrides it on the wire.
+    /// [`http_service`](Self::http_service) that overwrites the header has
+    /// the last word.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
