@@ -121,12 +121,13 @@ async fn a_whole_session_at_trace_level_logs_no_secret() {
     provider.credentials().await.unwrap(); // from the cache
     tracing::info!(?credentials, ?client, ?provider, "Debug of the values");
 
-    // Passing faults: retries, a refresh after a 401, a rotation.
+    // Passing faults: retries, a refresh after a 401, a rotation. (Reads
+    // of the path: `instance_id()` answers from memory now.)
     mock.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
     mock.drop_next(1);
-    client.instance_id().await.unwrap();
+    client.get("meta-data/instance-id").await.unwrap();
     mock.expire_tokens();
-    client.instance_id().await.unwrap();
+    client.get("meta-data/instance-id").await.unwrap();
     secrets.add(current_token(&client).await);
     mock.advance_clock(Duration::from_secs(6 * 3600));
     client.user_data().await.unwrap();
@@ -142,7 +143,7 @@ async fn a_whole_session_at_trace_level_logs_no_secret() {
         1,
         TokenPutFault::Reply(TokenReply::new(format!("{TOKEN_LIKE}\x07"))),
     );
-    let broken_token = client.instance_id().await.unwrap_err();
+    let broken_token = client.get("meta-data/instance-id").await.unwrap_err();
     mock.set_metadata(
         CREDENTIALS,
         format!(
@@ -212,7 +213,9 @@ async fn no_error_shows_a_secret() {
             .backoff(Duration::from_millis(1), Duration::from_millis(5))
     };
     let client = builder().build().unwrap();
-    client.instance_id().await.unwrap();
+    // The token alone: `instance_id()` keeps the first value it reads, and
+    // the errors below are its reads failing.
+    client.token().await.unwrap();
     secrets.add(current_token(&client).await);
     let credentials = client.credentials_provider().credentials().await.unwrap();
     secrets.add(credentials.secret_access_key());

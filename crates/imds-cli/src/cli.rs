@@ -180,6 +180,14 @@ Binary user data (gzip, for instance) is not written to a terminal unless
     },
 
     /// Print the instance role's temporary credentials.
+    #[command(after_help = "\
+With --cache, the credentials are kept in $XDG_CACHE_HOME/imds/credentials/
+(else ~/.cache/imds/credentials/), one private (0600) file per endpoint and
+role, and later runs print them without asking IMDS until 5 to 10 minutes
+before they expire; expired credentials are never printed. For many
+processes using `imds credentials --format credential-process --cache` as
+their credential_process. Anyone who can read the file can use the
+credentials until they expire: leave it off where that matters.")]
     Credentials {
         /// The role, instead of AWS_EC2_INSTANCE_PROFILE_NAME's, the
         /// profile's, or else the one attached to the instance.
@@ -188,6 +196,12 @@ Binary user data (gzip, for instance) is not written to a terminal unless
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
+        /// Keep the credentials in a private file and reuse them in later
+        /// runs until their refresh window (5 to 10 minutes before they
+        /// expire), so that many runs share one fetch. Off by default: the
+        /// secrets then stay on disk until they expire (not with --mock).
+        #[arg(long)]
+        cache: bool,
     },
 
     /// Print a new session token (valid for --ttl seconds) for scripts.

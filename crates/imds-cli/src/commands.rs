@@ -4,11 +4,12 @@ use std::io::IsTerminal;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
-use imds::Client;
 use imds::client::DEFAULT_CONCURRENCY;
+use imds::{Client, CredentialsProvider};
 use serde_json::{Map, Value};
 
 use crate::cli::Format;
+use crate::credentials_cache::FileCredentialsStore;
 use crate::exit::Failure;
 use crate::output::{self, write_stdout};
 
@@ -147,9 +148,22 @@ pub async fn user_data(client: &Client, force: bool) -> Result<(), Failure> {
     Ok(write_stdout(&data)?)
 }
 
-/// `imds credentials`.
-pub async fn credentials(client: &Client, format: Format) -> Result<(), Failure> {
-    let credentials = client.credentials_provider().credentials().await?;
+/// `imds credentials`, through `store` with `--cache`.
+pub async fn credentials(
+    client: &Client,
+    format: Format,
+    store: Option<FileCredentialsStore>,
+) -> Result<(), Failure> {
+    let provider = match store {
+        Some(store) => {
+            tracing::debug!(file = %store.path().display(), "credentials cache");
+            CredentialsProvider::builder(client.clone())
+                .credentials_store(store)
+                .build()
+        }
+        None => client.credentials_provider(),
+    };
+    let credentials = provider.credentials().await?;
     tracing::debug!(?credentials, "credentials");
     let text = match format {
         Format::Json => output::credentials_json(&credentials),

@@ -25,12 +25,14 @@
 
 mod cli;
 mod commands;
+mod credentials_cache;
 mod ec2_metadata;
 mod environment;
 mod events;
 mod exit;
 mod identity;
 mod output;
+mod private_dir;
 mod session;
 mod token_cache;
 mod wait;
@@ -44,6 +46,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Args, Command};
+use crate::credentials_cache::FileCredentialsStore;
 use crate::exit::Failure;
 use crate::session::{Options, Session};
 
@@ -123,13 +126,20 @@ async fn run(args: Args) -> Result<(), Failure> {
             let session = Session::start(global, cached).await?;
             commands::user_data(&session.client, *force).await
         }
-        Command::Credentials { role, format } => {
+        Command::Credentials {
+            role,
+            format,
+            cache,
+        } => {
             let options = Options {
                 role: role.as_deref(),
                 ..cached
             };
             let session = Session::start(global, options).await?;
-            commands::credentials(&session.client, *format).await
+            let store = (*cache && !global.mock)
+                .then(|| FileCredentialsStore::for_client(&session.client))
+                .flatten();
+            commands::credentials(&session.client, *format, store).await
         }
         Command::Events(events) => {
             let session = Session::start(global, cached).await?;

@@ -10,40 +10,24 @@
 //!
 //! # Rules
 //!
-//! - Where: `$XDG_CACHE_HOME/imds/tokens/` (an absolute `XDG_CACHE_HOME`
-//!   only, as the XDG spec says), else `$HOME/.cache/imds/tokens/`.
-//! - One file per endpoint, named from the endpoint with every byte outside
-//!   `[A-Za-z0-9.-]` written as `_XX` (hex): `http://[fd00:ec2::254]:80`
-//!   is `http_3A_2F_2F_5Bfd00_3Aec2_3A_3A254_5D_3A80.json`. The encoding is
-//!   injective, and no name can contain a `/` or be `.` or `..`.
-//! - The directory is created `0700`; a file is written `0600` to a
-//!   temporary file in the same directory (the `tempfile` crate's: created
-//!   exclusively, so never through a planted symlink), synced, then
-//!   renamed over the old one: a reader sees the old file or the new one,
-//!   never half of one.
+//! - Where, and how files are named, written and trusted: a
+//!   [`PrivateDir`], `$XDG_CACHE_HOME/imds/tokens/` (else
+//!   `$HOME/.cache/imds/tokens/`), one file per endpoint, named after it
+//!   (`http://169.254.169.254` is `http_3A_2F_2F169.254.169.254.json`);
+//!   directories `0700`, files `0600` written atomically, and files or
+//!   directories of another user, or open to group or others, neither read
+//!   (a warning says why) nor written.
 //! - Content: `{"token": "...", "expires_at": UNIX_SECONDS}`.
 //! - A token is treated as expired 30 s before `expires_at`: a shell script
 //!   gets a token with time left to use it.
-//! - A directory or file that is not owned by the user running the command,
-//!   or that group or others may read or write, is not trusted: nothing is
-//!   read from it (a warning says why) and nothing is written to it.
 //! - A file that cannot be parsed is ignored, and replaced by the next save.
 //! - A token the layer already had in this process (loaded or saved) is not
 //!   loaded again: the layer only asks again once its copy was refused (a
 //!   401, after which the file still holds that token) or is due for
 //!   refresh, and either way it needs a new one.
-//!
-//! The effective user ID comes from [`rustix::process::geteuid`]: `std`
-//! has no way to ask it, `libc::geteuid` needs `unsafe`, and reading
-//! `/proc/self/status` works on Linux only while the cache also serves
-//! `--mock` runs on laptops. rustix is a small, safe wrapper over the
-//! system call.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::fs::{self, DirBuilder, File};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,25 +35,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use imds::{MetadataToken, StoredToken, TokenEndpoint, TokenStore, clock};
 use serde::{Deserialize, Serialize};
 
+use crate::private_dir::{PrivateDir, WriteError};
+
 /// What a [`TokenStore`] fails with.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A stored token this close to its expiry is not loaded.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 
-/// Files larger than this are not read: a token file is about 100 bytes.
-const MAX_FILE_SIZE: u64 = 16 * 1024;
-
-/// Encoded endpoint names longer than this are not cached (file names are
-/// limited to 255 bytes; real endpoints are far shorter).
-const MAX_NAME_LEN: usize = 200;
-
 /// A [`TokenStore`] keeping one file per endpoint in a private directory.
 /// See the [module docs](self) for the rules.
 pub struct FileTokenStore {
-    dir: PathBuf,
-    /// The owner every directory and file must have.
-    uid: u32,
+    dir: PrivateDir,
     /// Tokens the layer already had in this process.
     seen: Mutex<HashSet<String>>,
 }
@@ -78,7 +55,6 @@ impl fmt::Debug for FileTokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileTokenStore")
             .field("dir", &self.dir)
-            .field("uid", &self.uid)
             .finish_non_exhaustive()
     }
 }
@@ -93,14 +69,13 @@ struct TokenFile {
 impl FileTokenStore {
     /// A store in `dir`, trusting the effective user's files only.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self::owned_by(dir, rustix::process::geteuid().as_raw())
+        Self::in_dir(PrivateDir::new(dir))
     }
 
-    /// A store in `dir`, trusting `uid`'s files only.
-    fn owned_by(dir: impl Into<PathBuf>, uid: u32) -> Self {
+    /// A store in `dir`.
+    fn in_dir(dir: PrivateDir) -> Self {
         Self {
-            dir: dir.into(),
-            uid,
+            dir,
             seen: Mutex::default(),
         }
     }
@@ -108,20 +83,14 @@ impl FileTokenStore {
     /// The user's token cache directory, from `XDG_CACHE_HOME` or `HOME`
     /// as looked up by `var`; `None` when neither gives an absolute path.
     pub fn default_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
-        let absolute = |name: &str, suffix: &str| {
-            let value = PathBuf::from(var(name)?);
-            value.is_absolute().then(|| value.join(suffix))
-        };
-        let cache = absolute("XDG_CACHE_HOME", "").or_else(|| absolute("HOME", ".cache"))?;
-        Some(cache.join("imds").join("tokens"))
+        PrivateDir::default_dir(var, "tokens")
     }
 
     /// The file for `endpoint`; `None` for an endpoint without scheme and
     /// host, or one too long to name a file after.
     pub fn path_for(&self, endpoint: &TokenEndpoint) -> Option<PathBuf> {
         endpoint.authority()?;
-        let name = file_name(&endpoint.to_string())?;
-        Some(self.dir.join(name))
+        self.dir.file(&endpoint.to_string())
     }
 
     fn remember(&self, token: &str) {
@@ -138,73 +107,21 @@ impl FileTokenStore {
             .contains(token)
     }
 
-    /// Why `metadata` (of the directory or a file) is not trusted, if it
-    /// is not.
-    fn distrust(&self, metadata: &fs::Metadata) -> Option<String> {
-        if metadata.uid() != self.uid {
-            return Some(format!(
-                "it is owned by uid {}, not by uid {}",
-                metadata.uid(),
-                self.uid
-            ));
-        }
-        let mode = metadata.mode() & 0o777;
-        (mode & 0o077 != 0).then(|| format!("its mode {mode:04o} lets group or others in"))
-    }
-
-    /// Checks the directory: `Ok(false)` when it does not exist.
-    fn check_dir(&self) -> Result<bool, String> {
-        match fs::symlink_metadata(&self.dir) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(error) => Err(format!("cannot inspect it: {error}")),
-            Ok(metadata) if !metadata.is_dir() => Err("it is not a directory".to_owned()),
-            Ok(metadata) => match self.distrust(&metadata) {
-                Some(reason) => Err(reason),
-                None => Ok(true),
-            },
-        }
-    }
-
     /// The token in `path`, if the file is trusted, parses and has not
     /// (nearly) expired.
     fn read(&self, path: &Path, now: SystemTime) -> Option<StoredToken> {
-        let untrusted = |reason: &str| {
-            tracing::warn!(
-                file = %path.display(),
-                "not using the IMDS token cache file: {reason}"
-            );
-        };
-        match fs::symlink_metadata(path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
-            Err(error) => {
-                untrusted(&format!("cannot inspect it: {error}"));
-                return None;
-            }
-            Ok(metadata) if !metadata.is_file() => {
-                untrusted("it is not a regular file");
-                return None;
-            }
-            Ok(_) => {}
-        }
-        let mut file = match File::open(path) {
-            Ok(file) => file,
-            Err(error) => {
-                untrusted(&format!("cannot open it: {error}"));
+        let text = match self.dir.read(path) {
+            Ok(text) => text?,
+            Err(reason) => {
+                tracing::warn!(
+                    file = %path.display(),
+                    "not using the IMDS token cache file: {reason}"
+                );
                 return None;
             }
         };
-        // Checked on the open file, so a file swapped in after the check
-        // above is checked too.
-        let metadata = file.metadata().ok()?;
-        if let Some(reason) = self.distrust(&metadata) {
-            untrusted(&reason);
-            return None;
-        }
-        let mut text = String::new();
-        let read = (&mut file).take(MAX_FILE_SIZE).read_to_string(&mut text);
-        let parsed = read
+        let parsed = serde_json::from_str::<TokenFile>(&text)
             .ok()
-            .and_then(|_| serde_json::from_str::<TokenFile>(&text).ok())
             .and_then(|content| {
                 let token = MetadataToken::try_from(content.token).ok()?;
                 let expires_at = UNIX_EPOCH.checked_add(Duration::from_secs(content.expires_at))?;
@@ -224,27 +141,6 @@ impl FileTokenStore {
         }
         Some(StoredToken { token, expires_at })
     }
-
-    /// Creates the directory if needed, and checks it.
-    fn prepare_dir(&self) -> Result<(), BoxError> {
-        if !self.check_dir().map_err(|reason| self.dir_error(&reason))? {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&self.dir)?;
-            // Created now, or by another run meanwhile: check either way.
-            self.check_dir().map_err(|reason| self.dir_error(&reason))?;
-        }
-        Ok(())
-    }
-
-    fn dir_error(&self, reason: &str) -> BoxError {
-        format!(
-            "not caching IMDS tokens in {}: {reason}",
-            self.dir.display()
-        )
-        .into()
-    }
 }
 
 impl TokenStore for FileTokenStore {
@@ -252,12 +148,12 @@ impl TokenStore for FileTokenStore {
         let Some(path) = self.path_for(endpoint) else {
             return Ok(None);
         };
-        match self.check_dir() {
+        match self.dir.check() {
             Ok(true) => {}
             Ok(false) => return Ok(None),
             Err(reason) => {
                 tracing::warn!(
-                    dir = %self.dir.display(),
+                    dir = %self.dir.path().display(),
                     "not using the IMDS token cache: {reason}"
                 );
                 return Ok(None);
@@ -275,7 +171,6 @@ impl TokenStore for FileTokenStore {
         let path = self
             .path_for(endpoint)
             .ok_or_else(|| format!("IMDS endpoint {endpoint} cannot be cached"))?;
-        self.prepare_dir()?;
         let expires_at = stored
             .expires_at
             .duration_since(UNIX_EPOCH)
@@ -284,50 +179,24 @@ impl TokenStore for FileTokenStore {
             token: stored.token.expose_secret().to_owned(),
             expires_at,
         })?;
-        write_atomically(&path, &content)?;
+        match self.dir.write(&path, &content) {
+            Ok(()) => {}
+            Err(WriteError::Untrusted(reason)) => {
+                let dir = self.dir.path().display();
+                return Err(format!("not caching IMDS tokens in {dir}: {reason}").into());
+            }
+            Err(WriteError::Io(error)) => return Err(error.into()),
+        }
         tracing::debug!(file = %path.display(), "IMDS token saved to the cache");
         Ok(())
     }
 }
 
-/// The file name for an endpoint (`http://host:port`); `None` when too
-/// long.
-fn file_name(endpoint: &str) -> Option<String> {
-    let mut name = String::with_capacity(endpoint.len() + 16);
-    for byte in endpoint.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-' {
-            name.push(char::from(byte));
-        } else {
-            name.push_str(&format!("_{byte:02X}"));
-        }
-    }
-    name.push_str(".json");
-    (name.len() <= MAX_NAME_LEN).then_some(name)
-}
-
-/// Writes `content` to `path` through a `0600` temporary file in the same
-/// directory, synced and renamed over `path`.
-fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".imds-token-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    temporary.write_all(content)?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|error| error.error)?;
-    // Makes the rename itself durable; a failure here loses nothing but
-    // the cache entry after a crash.
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     const TOKEN: &str = "AQAEAKnFwz5Dqk5LwU6ZBwZmS0vKbQexampleTOKENexampleTOKEN==";
 
@@ -364,52 +233,6 @@ mod tests {
             .load(at)
             .unwrap()
             .map(|stored| stored.token.expose_secret().to_owned())
-    }
-
-    #[test]
-    fn file_names_are_injective_and_safe() {
-        assert_eq!(
-            file_name("http://169.254.169.254").unwrap(),
-            "http_3A_2F_2F169.254.169.254.json"
-        );
-        assert_eq!(
-            file_name("http://[fd00:ec2::254]:80").unwrap(),
-            "http_3A_2F_2F_5Bfd00_3Aec2_3A_3A254_5D_3A80.json"
-        );
-        // `_` is escaped too, so `a_3A` and `a:` differ.
-        assert_ne!(file_name("a_3A"), file_name("a:"));
-        for hostile in ["../../etc/passwd", "/", "..", "a/b\0c", "x\ny"] {
-            let name = file_name(hostile).unwrap();
-            assert!(
-                name.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
-                "{name}"
-            );
-            assert!(!name.contains('/') && name != "." && name != "..");
-        }
-        assert_eq!(file_name(&"h".repeat(300)), None);
-    }
-
-    #[test]
-    fn default_dir_prefers_an_absolute_xdg_cache_home() {
-        let vars = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(key, _)| *key == name)
-                    .map(|(_, value)| value.into())
-            }
-        };
-        assert_eq!(
-            FileTokenStore::default_dir(vars(&[("XDG_CACHE_HOME", "/c"), ("HOME", "/h")])),
-            Some(PathBuf::from("/c/imds/tokens"))
-        );
-        assert_eq!(
-            FileTokenStore::default_dir(vars(&[("XDG_CACHE_HOME", "rel"), ("HOME", "/h")])),
-            Some(PathBuf::from("/h/.cache/imds/tokens"))
-        );
-        assert_eq!(FileTokenStore::default_dir(vars(&[("HOME", "")])), None);
-        assert_eq!(FileTokenStore::default_dir(vars(&[])), None);
     }
 
     #[test]
@@ -553,7 +376,8 @@ mod tests {
             .save(&at, &stored(TOKEN, Duration::from_secs(600)))
             .unwrap();
         // The same files, seen by a store that expects another owner.
-        let stranger = FileTokenStore::owned_by(temp.path(), me().wrapping_add(1));
+        let stranger =
+            FileTokenStore::in_dir(PrivateDir::owned_by(temp.path(), me().wrapping_add(1)));
         assert_eq!(loaded(&stranger, &at), None);
         let error = stranger
             .save(&at, &stored("other", Duration::from_secs(600)))

@@ -112,6 +112,9 @@ pub(crate) async fn handle<B>(
         has_token: headers.contains_key(TOKEN_HEADER),
         has_ttl: headers.contains_key(TTL_HEADER),
         has_forwarded_for: headers.contains_key("x-forwarded-for"),
+        user_agent: headers
+            .get(http::header::USER_AGENT)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
         status: None,
     };
     state.recorder.arrived(&method, path, is_token_path);

@@ -44,7 +44,8 @@
 //!
 //! No token, credential or user-data value is ever logged or shown by a
 //! `Debug` implementation; the request log ([`RecordedRequest`]) records
-//! whether headers were present, never what they held.
+//! whether headers were present, never what they held (the `User-Agent`
+//! aside).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

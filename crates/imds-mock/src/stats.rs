@@ -1,5 +1,6 @@
 //! What the server saw: counters and a log of requests, with facts about
-//! headers (present or not) but never their values.
+//! headers (present or not) but never their values, the `User-Agent`
+//! aside, which names the caller and is no secret.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -47,8 +48,9 @@ impl Stats {
     }
 }
 
-/// One request as the server saw it. Holds facts, not header values: a
-/// token never ends up in a test's output through this type.
+/// One request as the server saw it. Holds facts, not header values (the
+/// `User-Agent` aside): a token never ends up in a test's output through
+/// this type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecordedRequest {
@@ -62,6 +64,9 @@ pub struct RecordedRequest {
     pub has_ttl: bool,
     /// Whether `X-Forwarded-For` was present.
     pub has_forwarded_for: bool,
+    /// The `User-Agent`, when there was one (as text, invalid UTF-8
+    /// replaced): who sent the request.
+    pub user_agent: Option<String>,
     /// The status sent; `None` when no response was sent (dropped,
     /// unanswered, or the server shut down first).
     pub status: Option<StatusCode>,

@@ -31,7 +31,8 @@
 //!
 //! The [`tower_imds`] types that appear in this crate's signatures are
 //! re-exported here: [`ImdsV2Layer`], [`TokenTtl`], [`MetadataToken`],
-//! [`TokenStore`], [`StoredToken`] and [`TokenEndpoint`], and [`clock`], the
+//! [`TokenStore`], [`StoredToken`], [`TokenEndpoint`], [`UserAgent`] and
+//! [`InvalidUserAgent`], and [`clock`], the
 //! workspace's one wall clock (read off tokio's, so that tests can pause
 //! it), which a [`TokenStore`] compares expiry times with.
 //!
@@ -132,5 +133,6 @@ pub use crate::credentials::{Credentials, CredentialsProvider, MetadataSource};
 pub use crate::env::Env;
 pub use crate::error::Error;
 pub use tower_imds::{
-    ImdsV2Layer, MetadataToken, StoredToken, TokenEndpoint, TokenStore, TokenTtl, clock,
+    ImdsV2Layer, InvalidUserAgent, MetadataToken, StoredToken, TokenEndpoint, TokenStore, TokenTtl,
+    UserAgent, clock,
 };

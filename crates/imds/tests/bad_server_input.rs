@@ -194,7 +194,7 @@ async fn ten_megabytes_where_a_short_value_is_expected_are_refused_early() {
     let read_at_most = DEFAULT_MAX_RESPONSE_SIZE + 512 * 1024;
 
     let (client, delivered) = counting_client(&mock);
-    client.instance_id().await.unwrap(); // the token, in advance
+    client.token().await.unwrap(); // the token, in advance
     for path in [
         "meta-data/instance-id",
         "user-data",

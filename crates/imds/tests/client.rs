@@ -9,7 +9,7 @@ use http::StatusCode;
 use imds::error::ResponseError;
 use imds::{Error, ImdsV2Layer, TokenTtl};
 use imds_mock::{DEFAULT_USER_DATA, MockImds, defaults};
-use support::{builder_for, client_for};
+use support::{builder_for, client_for, read_instance_id};
 
 #[tokio::test]
 async fn typed_getters_read_the_instance() {
@@ -251,9 +251,12 @@ async fn clones_share_one_token_and_the_layer_shares_it_too() {
 async fn an_expired_token_is_replaced_after_a_401() {
     let mock = MockImds::start_default().await.unwrap();
     let client = client_for(&mock);
-    client.instance_id().await.unwrap();
+    read_instance_id(&client).await.unwrap();
     mock.expire_tokens();
-    assert_eq!(client.instance_id().await.unwrap(), defaults::INSTANCE_ID);
+    assert_eq!(
+        read_instance_id(&client).await.unwrap(),
+        defaults::INSTANCE_ID
+    );
     assert_eq!(mock.stats().token_puts, 2);
 }
 
@@ -265,12 +268,15 @@ async fn the_ttl_asked_for_decides_when_the_token_is_refreshed() {
         .token_layer(ImdsV2Layer::new().ttl(ttl))
         .build()
         .unwrap();
-    client.instance_id().await.unwrap();
+    read_instance_id(&client).await.unwrap();
     // The client's clock is tokio's; the server's moves with advance_clock.
     // Past the TTL on the server, the cached token earns a 401 and is
     // replaced, and the read still succeeds.
     mock.advance_clock(Duration::from_secs(301));
-    assert_eq!(client.instance_id().await.unwrap(), defaults::INSTANCE_ID);
+    assert_eq!(
+        read_instance_id(&client).await.unwrap(),
+        defaults::INSTANCE_ID
+    );
     assert_eq!(mock.stats().token_puts, 2);
 }
 
@@ -278,11 +284,14 @@ async fn the_ttl_asked_for_decides_when_the_token_is_refreshed() {
 async fn server_errors_are_retried_up_to_the_attempts() {
     let mock = MockImds::start_default().await.unwrap();
     let client = builder_for(&mock).attempts(3).build().unwrap();
-    client.instance_id().await.unwrap();
+    read_instance_id(&client).await.unwrap();
     mock.fail_next(2, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(client.instance_id().await.unwrap(), defaults::INSTANCE_ID);
+    assert_eq!(
+        read_instance_id(&client).await.unwrap(),
+        defaults::INSTANCE_ID
+    );
     mock.fail_next(3, StatusCode::INTERNAL_SERVER_ERROR);
-    let error = client.instance_id().await.unwrap_err();
+    let error = read_instance_id(&client).await.unwrap_err();
     assert!(
         matches!(
             error,
@@ -326,9 +335,9 @@ async fn a_slow_answer_times_out() {
         .attempts(1)
         .build()
         .unwrap();
-    client.instance_id().await.unwrap();
+    read_instance_id(&client).await.unwrap();
     mock.set_latency(Duration::from_secs(30));
-    let error = client.instance_id().await.unwrap_err();
+    let error = read_instance_id(&client).await.unwrap_err();
     assert!(
         matches!(&error, Error::Timeout { after, .. } if *after == Duration::from_millis(100)),
         "{error:?}"
@@ -356,9 +365,12 @@ async fn an_unanswered_token_request_names_the_hop_limit() {
 async fn a_dropped_connection_is_retried() {
     let mock = MockImds::start_default().await.unwrap();
     let client = client_for(&mock);
-    client.instance_id().await.unwrap();
+    read_instance_id(&client).await.unwrap();
     mock.drop_next(1);
-    assert_eq!(client.instance_id().await.unwrap(), defaults::INSTANCE_ID);
+    assert_eq!(
+        read_instance_id(&client).await.unwrap(),
+        defaults::INSTANCE_ID
+    );
     assert_eq!(mock.stats().dropped, 1);
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use imds::config::EndpointMode;
 use imds::{Error, Mode};
 use imds_mock::{MockImds, defaults};
-use support::{Slammer, closed_port, ipv6_mock, isolated};
+use support::{Slammer, closed_port, ipv6_mock, isolated, read_instance_id};
 
 #[tokio::test]
 async fn probe_mode_gives_up_after_one_connection() {
@@ -186,7 +186,7 @@ async fn auto_mode_concurrent_first_calls_share_one_race() {
         .ipv6_endpoint(v6.base_url())
         .build()
         .unwrap();
-    let calls = (0..8).map(|_| client.instance_id());
+    let calls = (0..8).map(|_| read_instance_id(&client));
     for result in futures_util::future::join_all(calls).await {
         assert_eq!(result.unwrap(), defaults::INSTANCE_ID);
     }

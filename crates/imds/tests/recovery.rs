@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::StatusCode;
 use imds::Error;
 use imds_mock::{MockImds, TokenPutFault, TokenReply, defaults};
-use support::builder_for;
+use support::{builder_for, read_instance_id};
 
 #[tokio::test]
 async fn once_imds_has_answered_a_lost_token_request_is_retried_in_probe_mode() {
@@ -18,12 +18,12 @@ async fn once_imds_has_answered_a_lost_token_request_is_retried_in_probe_mode() 
         .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    client.instance_id().await.unwrap();
+    read_instance_id(&client).await.unwrap();
     for fault in [TokenPutFault::Drop, TokenPutFault::Stall] {
         mock.expire_tokens();
         mock.fault_next_token_puts(1, fault.clone());
         assert_eq!(
-            client.instance_id().await.unwrap(),
+            read_instance_id(&client).await.unwrap(),
             defaults::INSTANCE_ID,
             "{fault:?}"
         );
@@ -47,12 +47,15 @@ async fn before_any_answer_a_lost_token_request_is_still_final_in_probe_mode() {
 async fn a_fresh_token_refused_as_well_is_replaced_again() {
     let mock = MockImds::start_default().await.unwrap();
     let client = builder_for(&mock).build().unwrap();
-    client.instance_id().await.unwrap();
+    read_instance_id(&client).await.unwrap();
     // The token expires; the one IMDS hands out next is refused as well
     // (as if IMDS restarted again meanwhile).
     mock.expire_tokens();
     mock.fault_next_token_puts(1, TokenPutFault::Reply(TokenReply::new("forgotten")));
-    assert_eq!(client.instance_id().await.unwrap(), defaults::INSTANCE_ID);
+    assert_eq!(
+        read_instance_id(&client).await.unwrap(),
+        defaults::INSTANCE_ID
+    );
     let refused = mock
         .requests()
         .iter()
@@ -66,10 +69,10 @@ async fn a_fresh_token_refused_as_well_is_replaced_again() {
 async fn a_token_refused_every_time_fails_within_the_attempts() {
     let mock = MockImds::start_default().await.unwrap();
     let client = builder_for(&mock).attempts(3).build().unwrap();
-    client.instance_id().await.unwrap();
+    read_instance_id(&client).await.unwrap();
     mock.expire_tokens();
     mock.fault_next_token_puts(10, TokenPutFault::Reply(TokenReply::new("forgotten")));
-    let error = client.instance_id().await.unwrap_err();
+    let error = read_instance_id(&client).await.unwrap_err();
     assert!(
         matches!(
             error,

@@ -4,7 +4,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use http::HeaderValue;
 
-use crate::{MetadataToken, TokenStore, TokenTtl};
+use crate::{MetadataToken, TokenStore, TokenTtl, UserAgent};
 
 /// The settings every service of one layer reads.
 #[derive(Clone)]
@@ -16,6 +16,8 @@ pub(crate) struct Config {
     pub(crate) token_timeout: Duration,
     pub(crate) token: Option<MetadataToken>,
     pub(crate) store: Option<Arc<dyn TokenStore>>,
+    /// Sent with the token `PUT`, and with requests that have none.
+    pub(crate) user_agent: Option<UserAgent>,
 }
 
 /// Shown as the layer, which is what a user configured.
@@ -27,6 +29,7 @@ impl fmt::Debug for Config {
             .field("token_timeout", &self.token_timeout)
             .field("metadata_token", &self.token)
             .field("token_store", &self.store.as_ref().map(|_| ".."))
+            .field("user_agent", &self.user_agent)
             .finish()
     }
 }

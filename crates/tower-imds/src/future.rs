@@ -23,7 +23,7 @@ use tower_service::Service;
 use tracing::Span;
 
 use crate::{
-    Error, MetadataToken, TokenTtl,
+    Error, MetadataToken, TokenTtl, UserAgent,
     cache::{Acquired, EndpointTokens, Flight, Lookup},
     clock,
     config::Config,
@@ -184,7 +184,11 @@ impl<S, B> Cold<S, B> {
             ttl_seconds = self.config.ttl.as_secs(),
             "requesting an IMDS token"
         );
-        let request = token_fetch::put(flight.endpoint(), &self.config.ttl_header);
+        let request = token_fetch::put(
+            flight.endpoint(),
+            &self.config.ttl_header,
+            self.config.user_agent.as_ref().map(UserAgent::header_value),
+        );
         self.put = Some(Put {
             flight,
             sent_at: Instant::now(),

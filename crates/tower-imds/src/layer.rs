@@ -5,7 +5,9 @@ use std::{fmt, sync::Arc, time::Duration};
 use http::HeaderValue;
 use tower_layer::Layer;
 
-use crate::{ImdsV2, MetadataToken, TokenStore, TokenTtl, cache::TokenCache, config::Config};
+use crate::{
+    ImdsV2, MetadataToken, TokenStore, TokenTtl, UserAgent, cache::TokenCache, config::Config,
+};
 
 /// Adds IMDSv2 session tokens to the requests of the wrapped service.
 ///
@@ -46,6 +48,7 @@ impl ImdsV2Layer {
                 token_timeout: Duration::from_secs(1),
                 token: None,
                 store: None,
+                user_agent: None,
             }),
             cache: Arc::default(),
         }
@@ -110,6 +113,33 @@ impl ImdsV2Layer {
     /// process. See [`TokenStore`].
     pub fn token_store(mut self, store: impl TokenStore) -> Self {
         self.config_mut().store = Some(Arc::new(store));
+        self
+    }
+
+    /// Tags the layer's traffic with `User-Agent: user_agent`, so that an
+    /// operator auditing IMDS requests on a host can tell applications
+    /// apart. Default: none (the wrapped service's own, if it adds one).
+    ///
+    /// The rule: the token `PUT` always carries it (the `PUT` is the
+    /// layer's own request), and so does every request that reaches the
+    /// layer without a `User-Agent`; a request that has one keeps it. A
+    /// service under the layer that overwrites the header (tower-http's
+    /// `SetRequestHeaderLayer::overriding`) has the last word; clients that
+    /// only fill in a default, such as reqwest's `ClientBuilder::user_agent`,
+    /// leave it.
+    ///
+    /// The value is checked where it is made ([`UserAgent::new`], or
+    /// `str::parse`), as a header value.
+    ///
+    /// ```
+    /// use tower_imds::ImdsV2Layer;
+    ///
+    /// let layer = ImdsV2Layer::new().user_agent("billing-agent/1.4".parse()?);
+    /// assert!(format!("{layer:?}").contains("billing-agent/1.4"));
+    /// # Ok::<(), tower_imds::InvalidUserAgent>(())
+    /// ```
+    pub fn user_agent(mut self, user_agent: UserAgent) -> Self {
+        self.config_mut().user_agent = Some(user_agent);
         self
     }
 }

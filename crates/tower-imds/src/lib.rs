@@ -46,6 +46,7 @@
 //! | [`fallback_to_imdsv1`](ImdsV2Layer::fallback_to_imdsv1) | `false` | send without a token when IMDSv2 is unavailable |
 //! | [`token_timeout`](ImdsV2Layer::token_timeout) | 1 s | give up on the `PUT` (hop limit) |
 //! | [`token_store`](ImdsV2Layer::token_store) | none | keep tokens across processes |
+//! | [`user_agent`](ImdsV2Layer::user_agent) | none | tag the `PUT` and requests without a `User-Agent` |
 //!
 //! A [`MetadataToken`] in a request's extensions is sent instead of the
 //! layer's own for that request.
@@ -106,6 +107,7 @@ mod token;
 mod token_endpoint;
 mod token_fetch;
 mod token_ttl;
+mod user_agent;
 
 pub use error::{Error, HOP_LIMIT_HINT, TokenResponseProblem};
 pub use future::ResponseFuture;
@@ -116,3 +118,4 @@ pub use store::{StoredToken, TokenStore};
 pub use token::{InvalidMetadataToken, MetadataToken, get_metadata_token};
 pub use token_endpoint::TokenEndpoint;
 pub use token_ttl::{InvalidTtl, TokenTtl};
+pub use user_agent::{InvalidUserAgent, UserAgent};

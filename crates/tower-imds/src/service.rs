@@ -6,7 +6,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use http::{Request, Response};
+use http::{Request, Response, header::USER_AGENT};
 use tokio::time::Instant;
 use tower::BoxError;
 use tower_service::Service;
@@ -73,6 +73,11 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        if let Some(user_agent) = &self.config.user_agent {
+            // A caller's own `User-Agent` wins.
+            (request.headers_mut().entry(USER_AGENT))
+                .or_insert_with(|| user_agent.header_value().clone());
+        }
         // A token given for this request, or to the layer, is used as is.
         let given = request.extensions().get::<MetadataToken>().cloned();
         if let Some(token) = given.or_else(|| self.config.token.clone()) {

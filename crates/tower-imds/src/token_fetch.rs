@@ -13,7 +13,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header::USER_AGENT};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited, combinators::Collect};
 use tower::BoxError;
@@ -66,14 +66,21 @@ pub(crate) fn save_stored(
 }
 
 /// The token `PUT` to `endpoint`, asking for a token that lives `ttl` (the
-/// TTL as a header value). A fresh request: nothing of the caller's goes
-/// with it.
-pub(crate) fn put<B: Default>(endpoint: &TokenEndpoint, ttl: &HeaderValue) -> Request<B> {
+/// TTL as a header value), with the layer's `user_agent` if it has one. A
+/// fresh request: nothing of the caller's goes with it.
+pub(crate) fn put<B: Default>(
+    endpoint: &TokenEndpoint,
+    ttl: &HeaderValue,
+    user_agent: Option<&HeaderValue>,
+) -> Request<B> {
     let mut put = Request::new(B::default());
     *put.method_mut() = Method::PUT;
     *put.uri_mut() = endpoint.token_uri();
-    put.headers_mut()
-        .insert(X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS, ttl.clone());
+    let headers = put.headers_mut();
+    headers.insert(X_AWS_EC2_METADATA_TOKEN_TTL_SECONDS, ttl.clone());
+    if let Some(user_agent) = user_agent {
+        headers.insert(USER_AGENT, user_agent.clone());
+    }
     put
 }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use tower::{BoxError, Service};
-use tower_imds::{ImdsRetryPolicy, ImdsV2Layer};
+use tower_imds::{ImdsRetryPolicy, ImdsV2Layer, UserAgent};
 
 use super::probe::ClientRetryPolicy;
 use super::race::Endpoints;
@@ -72,6 +72,7 @@ pub struct ClientBuilder {
     overrides: Overrides,
     env: Env,
     token_layer: ImdsV2Layer,
+    user_agent: Option<UserAgent>,
     mode: Mode,
     backoff: Option<(Duration, Duration)>,
     max_response_size: usize,
@@ -93,6 +94,7 @@ impl Default for ClientBuilder {
             overrides: Overrides::default(),
             env: Env::process(),
             token_layer: ImdsV2Layer::new(),
+            user_agent: None,
             mode: Mode::default(),
             backoff: None,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
@@ -109,6 +111,7 @@ impl fmt::Debug for ClientBuilder {
             .field("overrides", &self.overrides)
             .field("env", &self.env)
             .field("token_layer", &self.token_layer)
+            .field("user_agent", &self.user_agent)
             .field("mode", &self.mode)
             .field("max_response_size", &self.max_response_size)
             .field("concurrency", &self.concurrency)
@@ -195,7 +198,7 @@ impl ClientBuilder {
     /// setting (TTL, fallback to IMDSv1, a given token, a token store).
     /// Default: [`ImdsV2Layer::new()`].
     ///
-    /// The client changes two of its settings, by these rules:
+    /// The client changes its settings by these rules:
     ///
     /// - **Token timeout**: set to the client's [`timeout`](Self::timeout),
     ///   which bounds every attempt, the token `PUT` included.
@@ -203,6 +206,8 @@ impl ClientBuilder {
     ///   ([`imdsv1_disabled`](Self::imdsv1_disabled),
     ///   `AWS_EC2_METADATA_V1_DISABLED` or the profile's
     ///   `ec2_metadata_v1_disabled`), which a `debug` event says.
+    /// - **User agent**: replaced by the client's
+    ///   [`user_agent`](Self::user_agent) when it has one.
     ///
     /// The layer's token cache is shared, not copied: a clone of `layer`
     /// kept for another tower stack uses the client's tokens.
@@ -221,6 +226,38 @@ impl ClientBuilder {
     /// ```
     pub fn token_layer(mut self, layer: ImdsV2Layer) -> Self {
         self.token_layer = layer;
+        self
+    }
+
+    /// Tags every request the client sends to IMDS, the token `PUT`
+    /// included, with `User-Agent: user_agent`, so that an operator
+    /// auditing IMDS traffic on a host can tell applications apart.
+    /// Default: none.
+    ///
+    /// The rule: the client hands it to its token layer, where it replaces
+    /// the layer's own [`user_agent`](ImdsV2Layer::user_agent) (whichever
+    /// of [`token_layer`](Self::token_layer) and this is called first);
+    /// without it, the layer's own applies. The client's requests carry no
+    /// `User-Agent` of their own, so the layer adds it to every one. An
+    /// [`http_service`](Self::http_service) that overwrites the header has
+    /// the last word.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mock = imds_mock::MockImds::start_default().await?;
+    /// let client = imds::Client::builder()
+    ///     .endpoint(mock.base_url())
+    ///     .user_agent("billing-agent/1.4".parse()?)
+    ///     .build()?;
+    /// client.instance_id().await?;
+    /// let log = mock.requests();
+    /// assert!(log.iter().all(|r| r.user_agent.as_deref() == Some("billing-agent/1.4")));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn user_agent(mut self, user_agent: UserAgent) -> Self {
+        self.user_agent = Some(user_agent);
         self
     }
 
@@ -308,7 +345,10 @@ impl ClientBuilder {
             Resolved::Enabled(settings) => settings,
         };
         let timeout = settings.timeout.value;
-        let layer = adjusted(self.token_layer, &settings);
+        let mut layer = adjusted(self.token_layer, &settings);
+        if let Some(user_agent) = self.user_agent {
+            layer = layer.user_agent(user_agent);
+        }
         let mut policy = ImdsRetryPolicy::new().max_attempts(settings.attempts.value);
         if let Some((min, max)) = self.backoff {
             policy = policy.backoff(min, max);
@@ -343,6 +383,7 @@ impl ClientBuilder {
             mode: self.mode,
             max_response_size: self.max_response_size,
             concurrency: self.concurrency,
+            stable: Default::default(),
         };
         Ok(Client {
             inner: Arc::new(Inner {

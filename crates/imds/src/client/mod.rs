@@ -31,6 +31,7 @@ mod identity;
 mod path;
 mod probe;
 mod race;
+mod stable;
 mod stack;
 mod summary;
 mod wait;
@@ -57,6 +58,7 @@ pub use self::builder::{
     ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RACE_DELAY, Mode,
 };
 use self::race::{Endpoints, Family};
+use self::stable::StableValues;
 pub use self::stack::RequestBody;
 use self::stack::{HttpService, ResponseBody};
 pub use self::summary::InstanceSummary;
@@ -112,6 +114,15 @@ use crate::listing;
 /// Bodies are read after the stack, within the timeout and the
 /// [size limit](ClientBuilder::max_response_size).
 ///
+/// # Boot-stable values
+///
+/// The instance ID, type, region, availability zone and its ID, account and
+/// MAC cannot change while the instance is up: their getters read IMDS once
+/// and then answer from memory, for every clone
+/// ([`forget_cached`](Self::forget_cached) starts over). Concurrent first
+/// calls share one read; a failed read is not kept. [`get`](Self::get) and
+/// the other path-based methods always read IMDS.
+///
 /// # Modes
 ///
 /// In [`Mode::Probe`] (the default) a connection that cannot be made, or a
@@ -156,6 +167,8 @@ pub(crate) struct Enabled {
     mode: Mode,
     max_response_size: usize,
     concurrency: usize,
+    /// The boot-stable values read so far.
+    stable: StableValues,
 }
 
 impl fmt::Debug for Client {
@@ -268,43 +281,6 @@ impl Client {
             return Ok(None);
         };
         document::parse_json(&path, &body).map(Some)
-    }
-
-    /// Text that must exist: 404 is [`Error::Status`]. Surrounding
-    /// whitespace is trimmed.
-    async fn required_text(&self, path: &str) -> Result<String, Error> {
-        match self.get_text(path).await? {
-            Some(text) => Ok(text.trim().to_owned()),
-            None => Err(Error::Status {
-                status: StatusCode::NOT_FOUND,
-                path: path::absolute(path)?,
-            }),
-        }
-    }
-
-    /// `meta-data/instance-id`.
-    pub async fn instance_id(&self) -> Result<String, Error> {
-        self.required_text("meta-data/instance-id").await
-    }
-
-    /// `meta-data/instance-type`, e.g. `t3.micro`.
-    pub async fn instance_type(&self) -> Result<String, Error> {
-        self.required_text("meta-data/instance-type").await
-    }
-
-    /// `meta-data/placement/availability-zone`, e.g. `us-east-1a`.
-    pub async fn availability_zone(&self) -> Result<String, Error> {
-        self.required_text("meta-data/placement/availability-zone")
-            .await
-    }
-
-    /// The region: `meta-data/placement/region`, or the identity document's
-    /// when an older instance has no such path.
-    pub async fn region(&self) -> Result<String, Error> {
-        match self.get_text("meta-data/placement/region").await? {
-            Some(region) => Ok(region.trim().to_owned()),
-            None => Ok(self.identity_document().await?.region),
-        }
     }
 
     /// `dynamic/instance-identity/document`.

@@ -3,13 +3,15 @@
 //! [`CredentialsProvider`] holds the logic (role discovery, extended
 //! document with fallback, caching, single flight, refresh window, static
 //! stability) over any [`MetadataSource`]: the IMDS client, or a fake in
-//! tests. Time is read with `tower_imds::clock::now()`: tests pause and
+//! tests; optionally sharing credentials across processes through a
+//! [`CredentialsStore`]. Time is read with `tower_imds::clock::now()`: tests pause and
 //! advance tokio's clock.
 
 mod fetch;
 mod model;
 mod provider;
 mod source;
+mod store;
 
 #[cfg(test)]
 pub(crate) mod fake;
@@ -20,3 +22,4 @@ pub use self::provider::{
     DEFAULT_REFRESH_JITTER, DEFAULT_REFRESH_WINDOW, DEFAULT_RETRY_DELAY,
 };
 pub use self::source::MetadataSource;
+pub use self::store::{CredentialsStore, StoreError};

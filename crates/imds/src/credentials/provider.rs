@@ -10,6 +10,7 @@ use tower_imds::clock;
 use super::fetch::Fetcher;
 use super::model::Credentials;
 use super::source::MetadataSource;
+use super::store::CredentialsStore;
 use crate::error::Error;
 
 /// Refresh when less than this (plus jitter) remains before `Expiration`.
@@ -60,6 +61,11 @@ pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(60);
 ///   [`retry_delay`](CredentialsProviderBuilder::retry_delay) (1 minute), so
 ///   an outage is not hammered. Credentials that IMDS itself hands out
 ///   already expired are extended the same way.
+/// - **Across processes** (off by default): with a
+///   [`credentials_store`](CredentialsProviderBuilder::credentials_store),
+///   the provider asks the store before each fetch and saves what it
+///   fetches; stored credentials are used only outside the refresh window
+///   and never once expired (see [`CredentialsStore`]).
 ///
 /// Cheap to clone; clones share the cache. Warnings never contain secrets.
 ///
@@ -110,6 +116,10 @@ impl<S> fmt::Debug for CredentialsProvider<S> {
         f.debug_struct("CredentialsProvider")
             .field("fetcher", &self.inner.fetcher)
             .field("timing", &self.inner.timing)
+            .field(
+                "credentials_store",
+                &self.inner.store.as_ref().map(|_| ".."),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +128,7 @@ struct Inner<S> {
     source: S,
     fetcher: Fetcher,
     timing: Timing,
+    store: Option<Box<dyn CredentialsStore>>,
     state: Mutex<State>,
     /// Held by the one caller fetching; the others queue on it.
     refresh: tokio::sync::Mutex<()>,
@@ -157,6 +168,7 @@ impl<S: MetadataSource> CredentialsProvider<S> {
         CredentialsProviderBuilder {
             source,
             role_name: None,
+            store: None,
             timing: Timing {
                 refresh_window: DEFAULT_REFRESH_WINDOW,
                 refresh_jitter: DEFAULT_REFRESH_JITTER,
@@ -191,7 +203,20 @@ impl<S: MetadataSource> CredentialsProvider<S> {
             }
         }
 
+        // Another process may have fetched them meanwhile.
+        if let Some(stored) = inner.load_stored() {
+            let mut state = inner.lock_state();
+            if let Some(credentials) = inner.adopt_stored(&mut state, stored) {
+                state.completed += 1;
+                state.last_outcome = Some(Ok(credentials.clone()));
+                return Ok(credentials);
+            }
+        }
+
         let fetched = inner.fetcher.fetch(&inner.source).await;
+        if let Ok(credentials) = &fetched {
+            inner.save_stored(credentials);
+        }
         let mut state = inner.lock_state();
         let outcome = inner.settle(&mut state, fetched);
         state.completed += 1;
@@ -203,6 +228,72 @@ impl<S: MetadataSource> CredentialsProvider<S> {
 impl<S> Inner<S> {
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The store's credentials, if it has some that have not expired.
+    fn load_stored(&self) -> Option<Credentials> {
+        let store = self.store.as_deref()?;
+        let credentials = match store.load() {
+            Ok(Some(credentials)) => credentials,
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "the credentials store failed to load; fetching from IMDS");
+                return None;
+            }
+        };
+        if clock::now() < credentials.expiration() {
+            Some(credentials)
+        } else {
+            tracing::debug!("the stored EC2 role credentials have expired; fetching new ones");
+            None
+        }
+    }
+
+    /// Serves `stored` when it is outside the refresh window; otherwise
+    /// keeps it as the fallback of the refresh that follows (if it outlives
+    /// what is cached), and returns `None`.
+    fn adopt_stored(&self, state: &mut State, stored: Credentials) -> Option<Credentials> {
+        let now = clock::now();
+        let margin = self.timing.refresh_window + jitter(self.timing.refresh_jitter);
+        let refresh_at = stored
+            .expiration()
+            .checked_sub(margin)
+            .unwrap_or(UNIX_EPOCH);
+        if now < refresh_at {
+            tracing::debug!("EC2 role credentials loaded from the credentials store");
+            state.cached = Some(Cached {
+                credentials: stored.clone(),
+                refresh_at,
+            });
+            return Some(stored);
+        }
+        tracing::debug!("the stored EC2 role credentials are due for a refresh");
+        let outlives = (state.cached.as_ref())
+            .is_none_or(|cached| cached.credentials.expiration() < stored.expiration());
+        if outlives {
+            state.cached = Some(Cached {
+                credentials: stored,
+                refresh_at,
+            });
+        }
+        None
+    }
+
+    /// Hands credentials just fetched to the store, unless they have
+    /// expired already.
+    fn save_stored(&self, credentials: &Credentials) {
+        let Some(store) = self.store.as_deref() else {
+            return;
+        };
+        if clock::now() >= credentials.expiration() {
+            return;
+        }
+        match store.save(credentials) {
+            Ok(()) => tracing::debug!("EC2 role credentials saved to the credentials store"),
+            Err(error) => {
+                tracing::warn!(%error, "the credentials store failed to save; carrying on");
+            }
+        }
     }
 
     /// Applies the caching and static-stability rules to a fetch's result.
@@ -297,6 +388,7 @@ pub struct CredentialsProviderBuilder<S> {
     source: S,
     role_name: Option<String>,
     timing: Timing,
+    store: Option<Box<dyn CredentialsStore>>,
 }
 
 impl<S> fmt::Debug for CredentialsProviderBuilder<S> {
@@ -304,6 +396,7 @@ impl<S> fmt::Debug for CredentialsProviderBuilder<S> {
         f.debug_struct("CredentialsProviderBuilder")
             .field("role_name", &self.role_name)
             .field("timing", &self.timing)
+            .field("credentials_store", &self.store.as_ref().map(|_| ".."))
             .finish_non_exhaustive()
     }
 }
@@ -350,6 +443,15 @@ impl<S: MetadataSource> CredentialsProviderBuilder<S> {
         self
     }
 
+    /// Shares credentials with other processes through `store`: asked
+    /// before each fetch, handed each set fetched. Default: none. See
+    /// [`CredentialsStore`] for the rules, and the risk of keeping secrets
+    /// outside the process.
+    pub fn credentials_store(mut self, store: impl CredentialsStore) -> Self {
+        self.store = Some(Box::new(store));
+        self
+    }
+
     /// The provider. Without a [`role_name`](Self::role_name), the source's
     /// [`MetadataSource::role_name`] is used, else the role is discovered.
     pub fn build(self) -> CredentialsProvider<S> {
@@ -361,6 +463,7 @@ impl<S: MetadataSource> CredentialsProviderBuilder<S> {
                 source: self.source,
                 fetcher: Fetcher::new(role_name),
                 timing: self.timing,
+                store: self.store,
                 state: Mutex::new(State::default()),
                 refresh: tokio::sync::Mutex::new(()),
             }),

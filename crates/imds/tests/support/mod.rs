@@ -144,3 +144,11 @@ impl TempDir {
         path
     }
 }
+
+/// `meta-data/instance-id`, read from IMDS at every call: the tests' "a
+/// read". (`Client::instance_id` reads it once and then answers from
+/// memory.)
+pub async fn read_instance_id(client: &Client) -> Result<String, imds::Error> {
+    let value = client.get_text("meta-data/instance-id").await?;
+    Ok(value.unwrap_or_default())
+}

@@ -553,3 +553,6 @@ async fn the_role_is_discovered_at_every_refresh() {
     let credentials = provider.credentials().await.unwrap();
     assert_eq!(credentials.role_name(), Some("swapped"));
 }
+
+/// The provider with a credentials store.
+mod store;

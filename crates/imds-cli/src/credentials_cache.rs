@@ -1,0 +1,276 @@
+//! The credentials cache across invocations (`imds credentials --cache`):
+//! [`FileCredentialsStore`], a [`CredentialsStore`] of the client's
+//! credentials provider that keeps the role's credentials in a file.
+//!
+//! Used as a `credential_process`, `imds credentials` runs once per AWS CLI
+//! call, and many processes on one host each start one: without this store
+//! every run fetches the credentials from IMDS. The provider owns the
+//! rules (a stored set is used only outside the refresh window, 5 to 10
+//! minutes before `Expiration`, and never once expired; what it fetches is
+//! saved); the store keeps and hands back.
+//!
+//! # Rules
+//!
+//! - Off by default: the credentials are secrets, and this puts them on
+//!   disk, where they stay until they expire (hours), are replaced, or the
+//!   file is removed. Anyone who can read the user's files, or a backup or
+//!   image of the disk, gets working credentials of the instance's role for
+//!   that long. Turn it on where that is acceptable, as the AWS CLI's own
+//!   `~/.aws/cli/cache` does for assumed roles.
+//! - Where, and how files are named, written and trusted: a
+//!   [`PrivateDir`], `$XDG_CACHE_HOME/imds/credentials/` (else
+//!   `$HOME/.cache/imds/credentials/`); directories `0700`, files `0600`
+//!   written atomically, and files or directories of another user, or open
+//!   to group or others, neither read (a warning says why) nor written.
+//! - One file per endpoint and configured role (`http://169.254.169.254`
+//!   for a discovered role, `http://169.254.169.254#web` for the role
+//!   `web`).
+//! - Content: the document `imds credentials --format json` prints
+//!   (`RoleName`, `AccountId`, `AccessKeyId`, `SecretAccessKey`, `Token`,
+//!   `Expiration`, `LastUpdated`), read back with the parser of IMDS's own
+//!   document. A file that cannot be parsed is ignored and replaced.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use imds::credentials::{CredentialsStore, StoreError};
+use imds::{Client, Credentials};
+use serde::Deserialize;
+
+use crate::output;
+use crate::private_dir::{PrivateDir, WriteError};
+
+/// A [`CredentialsStore`] keeping one file in a private directory. See the
+/// [module docs](self) for the rules.
+pub struct FileCredentialsStore {
+    dir: PrivateDir,
+    file: PathBuf,
+}
+
+impl fmt::Debug for FileCredentialsStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileCredentialsStore")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The part of the file that [`Credentials::from_imds_json`] does not read.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RoleOf {
+    role_name: String,
+}
+
+impl FileCredentialsStore {
+    /// The store for the credentials `endpoint` serves for `role` (`None`:
+    /// the role is discovered), in `dir`; `None` when the two are too long
+    /// to name a file after.
+    pub fn new(dir: PrivateDir, endpoint: &str, role: Option<&str>) -> Option<Self> {
+        let key = match role {
+            Some(role) => format!("{endpoint}#{role}"),
+            None => endpoint.to_owned(),
+        };
+        let file = dir.file(&key)?;
+        Some(Self { dir, file })
+    }
+
+    /// The store for what `client` reads, in the user's cache directory;
+    /// `None`, with a warning, when there is none to be had: no
+    /// `XDG_CACHE_HOME` or `HOME`, or no single endpoint (auto endpoint
+    /// mode).
+    pub fn for_client(client: &Client) -> Option<Self> {
+        let unavailable = |why: &str| {
+            tracing::warn!("not caching the credentials: {why}");
+            None
+        };
+        let Some(dir) = PrivateDir::default_dir(|name| std::env::var_os(name), "credentials")
+        else {
+            return unavailable("neither XDG_CACHE_HOME nor HOME is an absolute path");
+        };
+        let Some(endpoint) = client.endpoint() else {
+            return unavailable("the endpoint is not known before the first request (auto mode)");
+        };
+        let role = client.settings().ok().and_then(|settings| {
+            (settings.role_name.as_ref()).map(|setting| setting.value.clone())
+        });
+        let store = Self::new(PrivateDir::new(dir), endpoint, role.as_deref());
+        if store.is_none() {
+            return unavailable("the endpoint and role are too long to name a file after");
+        }
+        store
+    }
+
+    /// The file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.file
+    }
+}
+
+impl CredentialsStore for FileCredentialsStore {
+    fn load(&self) -> Result<Option<Credentials>, StoreError> {
+        let untrusted = |what: &str, reason: String| {
+            tracing::warn!("not using the credentials cache {what}: {reason}");
+            Ok(None)
+        };
+        match self.dir.check() {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(reason) => return untrusted("directory", reason),
+        }
+        let text = match self.dir.read(&self.file) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Ok(None),
+            Err(reason) => return untrusted("file", reason),
+        };
+        let where_from = self.file.display().to_string();
+        let parsed = serde_json::from_str::<RoleOf>(&text).ok().and_then(|of| {
+            Credentials::from_imds_json(&where_from, &of.role_name, text.as_bytes()).ok()
+        });
+        if parsed.is_none() {
+            tracing::debug!(file = %where_from, "the credentials cache file is corrupt; ignoring it");
+        }
+        Ok(parsed)
+    }
+
+    fn save(&self, credentials: &Credentials) -> Result<(), StoreError> {
+        if credentials.role_name().is_none() {
+            return Err("credentials without a role are not cached".into());
+        }
+        let content = output::credentials_json(credentials);
+        match self.dir.write(&self.file, content.as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(WriteError::Untrusted(reason)) => Err(format!(
+                "not caching credentials in {}: {reason}",
+                self.dir.path().display()
+            )
+            .into()),
+            Err(WriteError::Io(error)) => Err(error.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    fn temp_dir() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("imds-cli-credentials-")
+            .permissions(fs::Permissions::from_mode(0o700))
+            .tempdir()
+            .unwrap()
+    }
+
+    fn fetched(role: &str) -> Credentials {
+        let body = format!(
+            r#"{{"Code": "Success", "AccessKeyId": "ASIAIOSFODNN7EXAMPLE",
+                "SecretAccessKey": "{SECRET}", "Token": "FwoGZXIvYXdz",
+                "Expiration": "2100-01-01T00:00:00Z", "LastUpdated": "2099-12-31T18:00:00Z",
+                "AccountId": "123456789012"}}"#
+        );
+        Credentials::from_imds_json(
+            "/latest/meta-data/iam/security-credentials/web",
+            role,
+            body.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn store(dir: &std::path::Path, role: Option<&str>) -> FileCredentialsStore {
+        FileCredentialsStore::new(
+            PrivateDir::new(dir.join("credentials")),
+            "http://127.0.0.1:1338",
+            role,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn saved_credentials_load_whole_in_the_next_process() {
+        let temp = temp_dir();
+        let credentials = fetched("web");
+        store(temp.path(), None).save(&credentials).unwrap();
+        let loaded = store(temp.path(), None).load().unwrap().unwrap();
+        assert_eq!(loaded, credentials);
+        assert_eq!(loaded.account_id(), Some("123456789012"));
+        assert_eq!(
+            loaded.last_updated(),
+            Some(UNIX_EPOCH + Duration::from_secs(4_102_423_200))
+        );
+
+        let file = store(temp.path(), None).path().to_owned();
+        assert_eq!(
+            file.file_name().unwrap(),
+            "http_3A_2F_2F127.0.0.1_3A1338.json"
+        );
+        assert_eq!(fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(file.parent().unwrap()).unwrap().mode() & 0o777,
+            0o700
+        );
+    }
+
+    #[test]
+    fn each_configured_role_has_its_own_file() {
+        let temp = temp_dir();
+        store(temp.path(), Some("web"))
+            .save(&fetched("web"))
+            .unwrap();
+        assert_eq!(store(temp.path(), None).load().unwrap(), None);
+        assert_eq!(store(temp.path(), Some("db")).load().unwrap(), None);
+        assert!(store(temp.path(), Some("web")).load().unwrap().is_some());
+        assert_eq!(
+            store(temp.path(), Some("web")).path().file_name().unwrap(),
+            "http_3A_2F_2F127.0.0.1_3A1338_23web.json"
+        );
+    }
+
+    #[test]
+    fn corrupt_or_untrusted_files_are_not_loaded() {
+        let temp = temp_dir();
+        let store = store(temp.path(), None);
+        store.save(&fetched("web")).unwrap();
+        fs::set_permissions(store.path(), fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(store.load().unwrap(), None);
+        for junk in [
+            "",
+            "{",
+            "[]",
+            r#"{"RoleName": "web"}"#,
+            r#"{"AccessKeyId": "A"}"#,
+        ] {
+            fs::write(store.path(), junk).unwrap();
+            fs::set_permissions(store.path(), fs::Permissions::from_mode(0o600)).unwrap();
+            assert_eq!(store.load().unwrap(), None, "{junk:?}");
+        }
+        store.save(&fetched("web")).unwrap();
+        assert!(store.load().unwrap().is_some());
+    }
+
+    #[test]
+    fn an_open_directory_is_neither_read_nor_written() {
+        let temp = temp_dir();
+        let store = store(temp.path(), None);
+        store.save(&fetched("web")).unwrap();
+        let dir = store.path().parent().unwrap();
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(store.load().unwrap(), None);
+        let error = store.save(&fetched("web")).unwrap_err().to_string();
+        assert!(error.contains("0755"), "{error}");
+        assert!(!error.contains(SECRET), "{error}");
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let temp = temp_dir();
+        let store = store(temp.path(), None);
+        store.save(&fetched("web")).unwrap();
+        assert!(!format!("{store:?}").contains(SECRET));
+    }
+}
