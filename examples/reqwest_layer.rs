@@ -20,7 +20,10 @@
 //!
 //! The reqwest client is built with `no_proxy()`: reqwest reads
 //! `HTTP_PROXY` and friends by default, and a proxy would answer with its
-//! own host's metadata.
+//! own host's metadata. And with `redirect::Policy::none()`: reqwest follows
+//! redirects by default and, below the layer, would carry the token header
+//! to wherever a redirect points (it drops `Authorization` and cookies on a
+//! cross-host hop, not `X-aws-ec2-metadata-token`). IMDS never redirects.
 
 use std::time::Duration;
 
@@ -50,10 +53,11 @@ const PATHS: [&str; 3] = [
     "/latest/meta-data/ami-id",
 ];
 
-/// reqwest for IMDS: no proxy, plain HTTP, a 1 s timeout.
+/// reqwest for IMDS: no proxy, no redirects, plain HTTP, a 1 s timeout.
 pub fn reqwest_client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(1))
         .build()

@@ -155,3 +155,44 @@ async fn the_client_with_a_redirect_following_service_inside_strips_headers_cros
     assert!(seen.iter().all(|r| !r.has_token && !r.has_ttl), "{seen:?}");
     assert_eq!(b.stats().token_puts, 0);
 }
+
+#[path = "../examples/reqwest_layer.rs"]
+#[allow(dead_code)]
+mod reqwest_layer;
+
+// reqwest below the layer: the example's client follows no redirect, so a
+// 307 from A comes back as it is and B is never asked. reqwest's default
+// policy (to show why the example turns it off) follows the redirect with
+// A's token header on it.
+#[tokio::test]
+async fn reqwest_below_the_layer_follows_no_redirect() {
+    let (a, b) = two_mocks().await;
+    let request = || {
+        Request::get(format!("{}{INSTANCE_ID}", a.base_url()))
+            .body(reqwest::Body::default())
+            .unwrap()
+    };
+    let example =
+        reqwest_layer::plain(reqwest_layer::reqwest_client().unwrap(), ImdsV2Layer::new());
+    // A first read gets A's token, so that the redirect meets a read.
+    let response = example.clone().oneshot(request()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    a.redirect_next(1, format!("{}{INSTANCE_ID}", b.base_url()));
+    let response = example.oneshot(request()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert!(b.requests().is_empty(), "{:?}", b.requests());
+
+    let following = reqwest::Client::builder().no_proxy().build().unwrap();
+    let following = reqwest_layer::plain(following, ImdsV2Layer::new());
+    let response = following.clone().oneshot(request()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    a.redirect_next(1, format!("{}{INSTANCE_ID}", b.base_url()));
+    let response = following.oneshot(request()).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "B refused A's token"
+    );
+    let carried = b.requests();
+    assert!(carried.iter().any(|r| r.has_token), "{carried:?}");
+}
