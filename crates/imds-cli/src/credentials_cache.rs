@@ -28,7 +28,16 @@
 //! - Content: the document `imds credentials --format json` prints
 //!   (`RoleName`, `AccountId`, `AccessKeyId`, `SecretAccessKey`, `Token`,
 //!   `Expiration`, `LastUpdated`), read back with the parser of IMDS's own
-//!   document. A file that cannot be parsed is ignored and replaced.
+//!   document, and `BootId`, the kernel's boot ID
+//!   (`/proc/sys/kernel/random/boot_id`). A file that cannot be parsed is
+//!   ignored and replaced.
+//! - Bound to the boot: a file written during another boot is ignored. An
+//!   image of the disk (an AMI baked with a full cache) otherwise hands the
+//!   builder's role credentials to every instance launched from it until
+//!   they expire. Where there is no boot ID to read, nothing is cached.
+//! - A role attached in place of another on a running instance is seen at
+//!   the next refresh (5 to 10 minutes before the cached set expires), as
+//!   with the in-memory cache of a long-running process.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -45,6 +54,8 @@ use crate::private_dir::{PrivateDir, WriteError};
 pub struct FileCredentialsStore {
     dir: PrivateDir,
     file: PathBuf,
+    /// This boot's ID: a file of another boot is not loaded.
+    boot: String,
 }
 
 impl fmt::Debug for FileCredentialsStore {
@@ -58,21 +69,25 @@ impl fmt::Debug for FileCredentialsStore {
 /// The part of the file that [`Credentials::from_imds_json`] does not read.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct RoleOf {
+struct Written {
     role_name: String,
+    boot_id: String,
 }
+
+/// Where the kernel tells the boot's ID (Linux).
+const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
 
 impl FileCredentialsStore {
     /// The store for the credentials `endpoint` serves for `role` (`None`:
-    /// the role is discovered), in `dir`; `None` when the two are too long
-    /// to name a file after.
-    pub fn new(dir: PrivateDir, endpoint: &str, role: Option<&str>) -> Option<Self> {
+    /// the role is discovered) during the boot `boot`, in `dir`; `None`
+    /// when the two are too long to name a file after.
+    pub fn new(dir: PrivateDir, endpoint: &str, role: Option<&str>, boot: String) -> Option<Self> {
         let key = match role {
             Some(role) => format!("{endpoint}#{role}"),
             None => endpoint.to_owned(),
         };
         let file = dir.file(&key)?;
-        Some(Self { dir, file })
+        Some(Self { dir, file, boot })
     }
 
     /// The store for what `client` reads, in the user's cache directory;
@@ -91,10 +106,18 @@ impl FileCredentialsStore {
         let Some(endpoint) = client.endpoint() else {
             return unavailable("the endpoint is not known before the first request (auto mode)");
         };
+        let boot = match std::fs::read_to_string(BOOT_ID) {
+            Ok(boot) if !boot.trim().is_empty() => boot.trim().to_owned(),
+            _ => {
+                return unavailable(
+                    "no boot ID to bind the cache to (/proc/sys/kernel/random/boot_id)",
+                );
+            }
+        };
         let role = client.settings().ok().and_then(|settings| {
             (settings.role_name.as_ref()).map(|setting| setting.value.clone())
         });
-        let store = Self::new(PrivateDir::new(dir), endpoint, role.as_deref());
+        let store = Self::new(PrivateDir::new(dir), endpoint, role.as_deref(), boot);
         if store.is_none() {
             return unavailable("the endpoint and role are too long to name a file after");
         }
@@ -124,9 +147,16 @@ impl CredentialsStore for FileCredentialsStore {
             Err(reason) => return untrusted("file", reason),
         };
         let where_from = self.file.display().to_string();
-        let parsed = serde_json::from_str::<RoleOf>(&text).ok().and_then(|of| {
-            Credentials::from_imds_json(&where_from, &of.role_name, text.as_bytes()).ok()
-        });
+        let Ok(written) = serde_json::from_str::<Written>(&text) else {
+            tracing::debug!(file = %where_from, "the credentials cache file is corrupt; ignoring it");
+            return Ok(None);
+        };
+        if written.boot_id != self.boot {
+            tracing::debug!(file = %where_from, "the credentials cache file is of another boot; ignoring it");
+            return Ok(None);
+        }
+        let parsed =
+            Credentials::from_imds_json(&where_from, &written.role_name, text.as_bytes()).ok();
         if parsed.is_none() {
             tracing::debug!(file = %where_from, "the credentials cache file is corrupt; ignoring it");
         }
@@ -137,8 +167,11 @@ impl CredentialsStore for FileCredentialsStore {
         if credentials.role_name().is_none() {
             return Err("credentials without a role are not cached".into());
         }
-        let content = output::credentials_json(credentials);
-        match self.dir.write(&self.file, content.as_bytes()) {
+        let mut document: serde_json::Value =
+            serde_json::from_str(&output::credentials_json(credentials))?;
+        document["BootId"] = serde_json::Value::String(self.boot.clone());
+        let content = serde_json::to_vec_pretty(&document)?;
+        match self.dir.write(&self.file, &content) {
             Ok(()) => Ok(()),
             Err(WriteError::Untrusted(reason)) => Err(format!(
                 "not caching credentials in {}: {reason}",
@@ -182,13 +215,38 @@ mod tests {
         .unwrap()
     }
 
+    const BOOT: &str = "f9c210c3-a67f-441d-8c46-afe6c8c75d40";
+
     fn store(dir: &std::path::Path, role: Option<&str>) -> FileCredentialsStore {
+        store_of_boot(dir, role, BOOT)
+    }
+
+    fn store_of_boot(
+        dir: &std::path::Path,
+        role: Option<&str>,
+        boot: &str,
+    ) -> FileCredentialsStore {
         FileCredentialsStore::new(
             PrivateDir::new(dir.join("credentials")),
             "http://127.0.0.1:1338",
             role,
+            boot.to_owned(),
         )
         .unwrap()
+    }
+
+    // A disk image with a full cache: the instances launched from it boot
+    // anew, and must not get the builder's credentials.
+    #[test]
+    fn a_file_of_another_boot_is_not_loaded() {
+        let temp = temp_dir();
+        store(temp.path(), None).save(&fetched("web")).unwrap();
+        let written: serde_json::Value =
+            serde_json::from_slice(&fs::read(store(temp.path(), None).path()).unwrap()).unwrap();
+        assert_eq!(written["BootId"], BOOT);
+        let next_boot = store_of_boot(temp.path(), None, "7d9c2b2e-0000-4000-8000-000000000001");
+        assert_eq!(next_boot.load().unwrap(), None);
+        assert!(store(temp.path(), None).load().unwrap().is_some());
     }
 
     #[test]

@@ -15,9 +15,18 @@ use imds::client::InstanceSummary;
 use crate::exit::{CANNOT_RUN, COMMAND_NOT_FOUND, Failure};
 use crate::output;
 
-/// Variables in order, each name once.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// Variables in order, each name once. Their values may be credentials:
+/// `Debug` shows the names only.
+#[derive(Default, PartialEq, Eq)]
 pub struct Variables(Vec<(String, String)>);
+
+impl std::fmt::Debug for Variables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Variables")
+            .field(&self.0.iter().map(|(name, _)| name).collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl Variables {
     /// Sets `name`: a name set before keeps its place and takes the new
@@ -257,5 +266,14 @@ mod tests {
         variables.set("B", "2".into());
         variables.set("A", "it's".into());
         assert_eq!(variables.exports(), "export A='it'\\''s'\nexport B='2'\n");
+    }
+
+    #[test]
+    fn debug_shows_names_not_values() {
+        let mut variables = Variables::default();
+        variables.set("AWS_SECRET_ACCESS_KEY", "s3cr3t".to_owned());
+        let shown = format!("{variables:?}");
+        assert!(shown.contains("AWS_SECRET_ACCESS_KEY"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 }

@@ -96,7 +96,9 @@ fn off_ec2_no_route_fails_at_once_and_the_black_hole_is_silent() {
                 ErrorKind::NetworkUnreachable,
                 "{addr}: {error}"
             );
-            assert!(start.elapsed() < Duration::from_millis(50));
+            // At once, not after a timeout (a shared machine may be slow:
+            // the bound is loose).
+            assert!(start.elapsed() < Duration::from_secs(1), "{addr}");
         }
         black_hole.host.enter().unwrap();
         for addr in imds_addrs() {

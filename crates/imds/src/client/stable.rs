@@ -15,21 +15,20 @@ use tokio::sync::OnceCell;
 use super::{Client, path};
 use crate::error::Error;
 
-/// The values kept; each is a slot in [`StableValues`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stable {
-    InstanceId,
-    InstanceType,
-    Region,
-    AvailabilityZone,
-    AvailabilityZoneId,
-    AccountId,
-    Mac,
+/// The values kept, a slot each.
+#[derive(Debug, Default)]
+struct Slots {
+    instance_id: OnceCell<String>,
+    instance_type: OnceCell<String>,
+    region: OnceCell<String>,
+    availability_zone: OnceCell<String>,
+    availability_zone_id: OnceCell<String>,
+    account_id: OnceCell<String>,
+    mac: OnceCell<String>,
 }
 
-const STABLE_VALUES: usize = 7;
-
-type Slots = [OnceCell<String>; STABLE_VALUES];
+/// Which slot of [`Slots`] a value goes in.
+type Slot = fn(&Slots) -> &OnceCell<String>;
 
 /// The boot-stable values read so far, shared by a client's clones.
 #[derive(Debug, Default)]
@@ -43,15 +42,12 @@ impl StableValues {
     /// The value kept for `which`, or the outcome of `read`, kept when it is
     /// a value. Concurrent first reads share one `read`; an error is
     /// returned to its caller and not kept, so the next caller reads again.
-    async fn get_or_read<F>(&self, which: Stable, read: F) -> Result<String, Error>
+    async fn get_or_read<F>(&self, which: Slot, read: F) -> Result<String, Error>
     where
         F: Future<Output = Result<String, Error>>,
     {
         let slots = Arc::clone(&self.slots.lock().unwrap_or_else(PoisonError::into_inner));
-        slots[which as usize]
-            .get_or_try_init(|| read)
-            .await
-            .cloned()
+        which(&slots).get_or_try_init(|| read).await.cloned()
     }
 
     /// Drops every value kept.
@@ -63,7 +59,7 @@ impl StableValues {
 impl Client {
     /// `which`, from memory, or read by `read` and kept (see the module
     /// docs). A disabled client fails at once, with nothing kept.
-    async fn stable<F>(&self, which: Stable, read: F) -> Result<String, Error>
+    async fn stable<F>(&self, which: Slot, read: F) -> Result<String, Error>
     where
         F: Future<Output = Result<String, Error>>,
     {
@@ -105,21 +101,21 @@ impl Client {
     /// [`forget_cached`](Self::forget_cached)).
     pub async fn instance_id(&self) -> Result<String, Error> {
         let read = self.required_text("meta-data/instance-id");
-        self.stable(Stable::InstanceId, read).await
+        self.stable(|slots| &slots.instance_id, read).await
     }
 
     /// `meta-data/instance-type`, e.g. `t3.micro`. Read once, then served
     /// from memory.
     pub async fn instance_type(&self) -> Result<String, Error> {
         let read = self.required_text("meta-data/instance-type");
-        self.stable(Stable::InstanceType, read).await
+        self.stable(|slots| &slots.instance_type, read).await
     }
 
     /// `meta-data/placement/availability-zone`, e.g. `us-east-1a`. Read
     /// once, then served from memory.
     pub async fn availability_zone(&self) -> Result<String, Error> {
         let read = self.required_text("meta-data/placement/availability-zone");
-        self.stable(Stable::AvailabilityZone, read).await
+        self.stable(|slots| &slots.availability_zone, read).await
     }
 
     /// `meta-data/placement/availability-zone-id`, e.g. `use1-az4`: the
@@ -127,7 +123,7 @@ impl Client {
     /// account). Read once, then served from memory.
     pub async fn availability_zone_id(&self) -> Result<String, Error> {
         let read = self.required_text("meta-data/placement/availability-zone-id");
-        self.stable(Stable::AvailabilityZoneId, read).await
+        self.stable(|slots| &slots.availability_zone_id, read).await
     }
 
     /// The region: `meta-data/placement/region`, or the identity document's
@@ -140,14 +136,14 @@ impl Client {
                 None => Ok(self.identity_document().await?.region),
             }
         };
-        self.stable(Stable::Region, read).await
+        self.stable(|slots| &slots.region, read).await
     }
 
     /// The AWS account the instance runs in: the identity document's
     /// `accountId`. Read once, then served from memory.
     pub async fn account_id(&self) -> Result<String, Error> {
         let read = async { Ok(self.identity_document().await?.account_id) };
-        self.stable(Stable::AccountId, read).await
+        self.stable(|slots| &slots.account_id, read).await
     }
 
     /// `meta-data/mac`: the MAC address of the primary network interface,
@@ -156,7 +152,7 @@ impl Client {
     /// memory.
     pub async fn mac(&self) -> Result<String, Error> {
         let read = self.required_text("meta-data/mac");
-        self.stable(Stable::Mac, read).await
+        self.stable(|slots| &slots.mac, read).await
     }
 
     /// Text that must exist: 404 is [`Error::Status`]. Surrounding

@@ -52,6 +52,10 @@ pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
 ///     }
 /// }
 /// ```
+///
+/// `load` and `save` run inline, on the task asking for credentials, with
+/// the provider's refresh lock held, once per refresh: keep them quick (a
+/// small local file is fine; a network file system that can stall is not).
 pub trait CredentialsStore: Send + Sync + 'static {
     /// The credentials kept, if any. Called by the provider before each
     /// fetch, so at most once per refresh.
