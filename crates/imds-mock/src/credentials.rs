@@ -161,10 +161,11 @@ impl CredentialRotor {
         let fresh = current
             .as_ref()
             .is_some_and(|set| set.expires_at.saturating_duration_since(now) >= self.lifetime / 4);
-        if !fresh {
-            *current = Some(CredentialSet::issue(self.lifetime, clock));
-        }
-        f(current.as_ref().expect("a credential set was just issued"))
+        let set = match current.as_mut() {
+            Some(set) if fresh => set,
+            _ => current.insert(CredentialSet::issue(self.lifetime, clock)),
+        };
+        f(set)
     }
 }
 

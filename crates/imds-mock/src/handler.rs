@@ -59,6 +59,9 @@ pub(crate) struct State {
     /// Keep connections open across requests (IMDS closes them).
     pub(crate) keep_alive: AtomicBool,
     max_token_ttl_secs: Option<u64>,
+    /// When the instance launched (`pendingTime`): the `Last-Modified` of
+    /// what does not change while it runs.
+    launched: std::time::SystemTime,
     /// Spot, rebalance, scheduled and Auto Scaling events (see `events`).
     pub(crate) events: Timeline,
     #[cfg(feature = "signing")]
@@ -80,6 +83,7 @@ impl State {
             disabled: AtomicBool::new(config.disabled),
             keep_alive: AtomicBool::new(false),
             max_token_ttl_secs: config.max_token_ttl_secs,
+            launched: headers::launch_time(config.pending_time.as_deref()),
             #[cfg(feature = "signing")]
             signatures: Default::default(),
         }
@@ -237,7 +241,7 @@ fn issue_token(state: &State, method: &Method, headers: &HeaderMap) -> (Response
 /// `Accept-Ranges` and `Last-Modified` (the launch time, or when the
 /// credentials it shows were issued).
 fn read(state: &State, path: &str, delivery: Delivery) -> Response<Body> {
-    let mut last_modified = headers::launch_time();
+    let mut last_modified = state.launched;
     let mut response = read_content(state, path, delivery, &mut last_modified);
     if response.status() == StatusCode::OK {
         headers::read_ok(response.headers_mut(), last_modified);

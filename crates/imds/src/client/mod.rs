@@ -57,7 +57,7 @@ use tower_imds::{ImdsV2Layer, MetadataToken};
 pub use self::builder::{
     ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_RACE_DELAY, Mode,
 };
-use self::race::{Endpoints, Family};
+use self::race::{Endpoints, Family, Race, Target};
 use self::stable::StableValues;
 pub use self::stack::RequestBody;
 use self::stack::{HttpService, ResponseBody};
@@ -416,31 +416,29 @@ impl Enabled {
         path: &str,
         service: &HttpService,
     ) -> Result<(&str, Response<ResponseBody>), Error> {
-        match self.endpoints.current() {
-            Some(base) => Ok((base, self.call(base, path, service).await?)),
+        match self.endpoints.target() {
+            Target::Known(base) => Ok((base, self.call(base, path, service).await?)),
             // Boxed: the race holds two requests and a timer, and its state
             // would otherwise make every request's future (moved as it is
             // built) several times larger. Only auto mode's first requests
             // come here.
-            None => Box::pin(self.race(path, service)).await,
+            Target::Unraced(race) => Box::pin(self.race(race, path, service)).await,
         }
     }
 
     /// Auto mode before a winner is known: races IPv4 and IPv6 for it.
-    async fn race(
-        &self,
+    async fn race<'a>(
+        &'a self,
+        race: &'a Race,
         path: &str,
         service: &HttpService,
-    ) -> Result<(&str, Response<ResponseBody>), Error> {
-        let Endpoints::Race {
+    ) -> Result<(&'a str, Response<ResponseBody>), Error> {
+        let Race {
             ipv4,
             ipv6,
             delay,
             winner,
-        } = &self.endpoints
-        else {
-            unreachable!("a single endpoint is always current");
-        };
+        } = race;
         let mut first = None;
         let base = winner
             .get_or_try_init(|| async {

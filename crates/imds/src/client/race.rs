@@ -37,12 +37,24 @@ pub(crate) enum Endpoints {
     /// Every request goes here (`http://HOST[:PORT]`, no trailing slash).
     Single(String),
     /// Auto mode.
-    Race {
-        ipv4: String,
-        ipv6: String,
-        delay: Duration,
-        winner: OnceCell<String>,
-    },
+    Race(Race),
+}
+
+/// Auto mode's two endpoints, and the winner once there is one.
+#[derive(Debug)]
+pub(crate) struct Race {
+    pub(crate) ipv4: String,
+    pub(crate) ipv6: String,
+    pub(crate) delay: Duration,
+    pub(crate) winner: OnceCell<String>,
+}
+
+/// Where the next request goes.
+pub(crate) enum Target<'a> {
+    /// This endpoint.
+    Known(&'a str),
+    /// Auto mode before a winner is known: the race decides.
+    Unraced(&'a Race),
 }
 
 /// `http://HOST[:PORT]`, without the trailing `/` a normalised endpoint URI
@@ -56,21 +68,32 @@ impl Endpoints {
     pub(crate) fn new(endpoint: &Endpoint, delay: Duration) -> Self {
         match endpoint {
             Endpoint::Single(uri) => Self::Single(base(uri)),
-            Endpoint::Race { ipv4, ipv6 } => Self::Race {
+            Endpoint::Race { ipv4, ipv6 } => Self::Race(Race {
                 ipv4: base(ipv4),
                 ipv6: base(ipv6),
                 delay,
                 winner: OnceCell::new(),
-            },
+            }),
         }
     }
 
     /// Where requests go now: the single endpoint, or the race's winner
     /// once there is one.
     pub(crate) fn current(&self) -> Option<&str> {
+        match self.target() {
+            Target::Known(base) => Some(base),
+            Target::Unraced(_) => None,
+        }
+    }
+
+    /// Where the next request goes: an endpoint, or a race to run.
+    pub(crate) fn target(&self) -> Target<'_> {
         match self {
-            Self::Single(base) => Some(base),
-            Self::Race { winner, .. } => winner.get().map(String::as_str),
+            Self::Single(base) => Target::Known(base),
+            Self::Race(race) => match race.winner.get() {
+                Some(winner) => Target::Known(winner),
+                None => Target::Unraced(race),
+            },
         }
     }
 }

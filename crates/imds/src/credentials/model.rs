@@ -152,7 +152,13 @@ impl fmt::Debug for Credentials {
 /// form, from 1970 to 9999, and as `SystemTime`'s own `Debug` otherwise:
 /// humantime panics or fails outside that range, and `Debug` must not
 /// (`Credentials::new` takes any time).
-struct Rfc3339(SystemTime);
+pub(crate) struct Rfc3339(pub(crate) SystemTime);
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
 
 impl fmt::Debug for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

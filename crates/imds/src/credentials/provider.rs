@@ -8,7 +8,7 @@ use tower::util::rng::{HasherRng, Rng};
 use tower_imds::clock;
 
 use super::fetch::Fetcher;
-use super::model::Credentials;
+use super::model::{Credentials, Rfc3339};
 use super::source::MetadataSource;
 use super::store::CredentialsStore;
 use crate::error::Error;
@@ -326,7 +326,7 @@ impl<S> Inner<S> {
                 Some(Cached { credentials, .. }) if now < credentials.expiration() => {
                     tracing::warn!(
                         error = %error,
-                        expiration = %humantime::format_rfc3339_seconds(credentials.expiration()),
+                        expiration = %Rfc3339(credentials.expiration()),
                         "failed to refresh EC2 role credentials from IMDS; \
                          serving the cached ones, still valid until their expiration",
                     );
@@ -354,20 +354,20 @@ impl<S> Inner<S> {
         error: Option<&Error>,
     ) -> Credentials {
         let by = self.timing.extension + jitter(self.timing.extension_jitter);
-        let original = humantime::format_rfc3339_seconds(credentials.expiration());
+        let original = Rfc3339(credentials.expiration());
         let expiration = now + by;
         match error {
             Some(error) => tracing::warn!(
                 error = %error,
                 %original,
-                extended_to = %humantime::format_rfc3339_seconds(expiration),
+                extended_to = %Rfc3339(expiration),
                 "failed to refresh EC2 role credentials from IMDS and the cached ones have \
                  expired; serving them {} s longer for static stability",
                 by.as_secs(),
             ),
             None => tracing::warn!(
                 %original,
-                extended_to = %humantime::format_rfc3339_seconds(expiration),
+                extended_to = %Rfc3339(expiration),
                 "IMDS returned expired EC2 role credentials; \
                  serving them {} s longer for static stability",
                 by.as_secs(),

@@ -10,7 +10,6 @@
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use interop_tests::peers::{Peer, Unavailable, cache_dir};
 
@@ -20,16 +19,8 @@ fn main() -> ExitCode {
         ("python", Peer::python as fn() -> Result<Peer, Unavailable>),
         ("node", Peer::node),
     ] {
-        // Progress for a person at a terminal; not a measurement that
-        // anything depends on.
-        #[allow(clippy::disallowed_methods)]
-        let started = Instant::now();
         match install() {
-            Ok(peer) => println!(
-                "{name}: {} ({:.1} s)",
-                peer.dir().display(),
-                started.elapsed().as_secs_f64()
-            ),
+            Ok(peer) => println!("{name}: {}", peer.dir().display()),
             Err(reason) => {
                 eprintln!("{name}: {reason}");
                 failed = true;
