@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ResponseError};
 
-/// `dynamic/instance-identity/document`: the `imds-identity` crate's type
-/// (built there without its cryptography), the one its verifier returns.
+// `dynamic/instance-identity/document`: imds-identity's type (built
+// without its cryptography), the one its verifier returns too.
 pub use imds_identity::IdentityDocument;
 
 /// `meta-data/iam/info`: the instance profile attached to the instance.
