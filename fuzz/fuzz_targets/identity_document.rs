@@ -43,6 +43,8 @@ where
 fuzz_target!(|body: &[u8]| {
     if let Some(doc) = round_trip::<IdentityDocument>(body) {
         assert!(document::parse_text(PATH, doc.region.as_bytes()).is_ok());
+        // pendingTime parsed, or not: never a panic.
+        let _ = doc.pending_at();
     }
     round_trip::<IamInfo>(body);
     if let Some(action) = round_trip::<SpotInstanceAction>(body)

@@ -1,4 +1,5 @@
-//! The identity document's fields.
+//! The identity document's fields: one type for the whole workspace (the
+//! `imds` client returns it too, as `imds::document::IdentityDocument`).
 
 use std::time::SystemTime;
 
@@ -6,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 /// `dynamic/instance-identity/document`, typed. Unknown fields are
 /// ignored, so a field AWS adds never breaks parsing.
+///
+/// Built without the `verify` feature too, so that a client reading it
+/// (`imds::Client::identity_document`) compiles no cryptography; a
+/// verified one comes from `VerifiedDocument::document`.
 ///
 /// ```
 /// use imds_identity::IdentityDocument;
@@ -73,5 +78,102 @@ impl IdentityDocument {
     /// if it is not RFC 3339.
     pub fn pending_at(&self) -> Option<SystemTime> {
         humantime::parse_rfc3339(&self.pending_time).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    const IDENTITY: &str = r#"{
+        "accountId" : "123456789012",
+        "architecture" : "x86_64",
+        "availabilityZone" : "us-east-1a",
+        "billingProducts" : null,
+        "devpayProductCodes" : null,
+        "marketplaceProductCodes" : [ "1abc2defghijklm3nopqrs4tu" ],
+        "imageId" : "ami-5fb8c835",
+        "instanceId" : "i-1234567890abcdef0",
+        "instanceType" : "t2.micro",
+        "kernelId" : null,
+        "pendingTime" : "2016-11-19T16:32:11Z",
+        "privateIp" : "172.31.11.139",
+        "ramdiskId" : null,
+        "region" : "us-east-1",
+        "version" : "2017-09-30",
+        "somethingNew" : {"nested": true}
+    }"#;
+
+    #[test]
+    fn every_field_and_back() {
+        let doc: IdentityDocument = serde_json::from_str(IDENTITY).unwrap();
+        assert_eq!(doc.account_id, "123456789012");
+        assert_eq!(doc.architecture, "x86_64");
+        assert_eq!(doc.availability_zone, "us-east-1a");
+        assert_eq!(doc.image_id, "ami-5fb8c835");
+        assert_eq!(doc.instance_id, "i-1234567890abcdef0");
+        assert_eq!(doc.instance_type, "t2.micro");
+        assert_eq!(doc.pending_time, "2016-11-19T16:32:11Z");
+        assert_eq!(doc.private_ip.as_deref(), Some("172.31.11.139"));
+        assert_eq!(doc.region, "us-east-1");
+        assert_eq!(doc.version, "2017-09-30");
+        assert_eq!(doc.kernel_id, None);
+        assert_eq!(doc.ramdisk_id, None);
+        assert_eq!(doc.billing_products, None);
+        assert_eq!(doc.devpay_product_codes, None);
+        assert_eq!(
+            doc.marketplace_product_codes,
+            Some(vec!["1abc2defghijklm3nopqrs4tu".to_owned()])
+        );
+        // Serialises back with the same field names.
+        let value = serde_json::to_value(&doc).unwrap();
+        assert_eq!(value["accountId"], "123456789012");
+        assert_eq!(value["kernelId"], serde_json::Value::Null);
+        assert_eq!(value["devpayProductCodes"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn optional_fields_may_be_absent() {
+        let mut value: serde_json::Value = serde_json::from_str(IDENTITY).unwrap();
+        let object = value.as_object_mut().unwrap();
+        for key in [
+            "kernelId",
+            "ramdiskId",
+            "billingProducts",
+            "devpayProductCodes",
+            "marketplaceProductCodes",
+            "privateIp",
+        ] {
+            object.remove(key);
+        }
+        let doc: IdentityDocument = serde_json::from_value(value).unwrap();
+        assert_eq!(doc.private_ip, None);
+        assert_eq!(doc.marketplace_product_codes, None);
+        assert_eq!(doc.devpay_product_codes, None);
+    }
+
+    #[test]
+    fn a_missing_required_field_is_named() {
+        let mut value: serde_json::Value = serde_json::from_str(IDENTITY).unwrap();
+        value.as_object_mut().unwrap().remove("region");
+        let message = serde_json::from_value::<IdentityDocument>(value)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("missing field `region`"), "{message}");
+    }
+
+    #[test]
+    fn pending_at_parses_rfc3339_only() {
+        let mut doc: IdentityDocument = serde_json::from_str(IDENTITY).unwrap();
+        assert_eq!(
+            doc.pending_at(),
+            Some(UNIX_EPOCH + Duration::from_secs(1_479_573_131))
+        );
+        for text in ["", "soon", "2016-11-19 16:32:11", "2016-11-19T16:32:11"] {
+            doc.pending_time = text.to_owned();
+            assert_eq!(doc.pending_at(), None, "{text:?}");
+        }
     }
 }

@@ -54,6 +54,7 @@ impl Form {
     }
 
     /// `Form::Rsa2048` as written in Rust, for messages that show code.
+    #[cfg(feature = "verify")]
     pub(crate) const fn rust_name(self) -> &'static str {
         match self {
             Form::Rsa2048 => "Form::Rsa2048",

@@ -20,6 +20,7 @@
 //! of `pendingTime`, allowed accounts, expected region and instance.
 //!
 //! ```
+//! # #[cfg(feature = "verify")] {
 //! use std::time::{Duration, SystemTime};
 //! use imds_identity::{Form, Material, Verifier, VerifyError};
 //!
@@ -49,6 +50,7 @@
 //!     }
 //!     Err(other) => panic!("{other}"),
 //! }
+//! # }
 //! ```
 //!
 //! Verification is over the exact document bytes. Certificate validity
@@ -59,28 +61,59 @@
 //! Everything is RustCrypto (`rsa`, `sha2`, `cms`, `x509-cert`, `der`,
 //! `dsa`, `sha1`): no OpenSSL, no system library. AWS's PKCS#7 blobs are
 //! BER; a small, bounded BER-to-DER rewrite runs before `cms` parses them.
+//!
+//! # Features
+//!
+//! - `verify` (default): the verifier and its cryptography. Without it
+//!   the crate holds only the types of what an instance hands a verifier,
+//!   [`IdentityDocument`], [`Material`], [`Form`] and [`Partition`], and
+//!   compiles no cryptography: the `imds` client uses it so, for its
+//!   `Client::identity_document`.
+//! - `legacy-pkcs7`: the legacy `pkcs7` form (DSA with SHA-1); implies
+//!   `verify`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Without `verify`, the docs still name the verifier, which is not built.
+#![cfg_attr(not(feature = "verify"), allow(rustdoc::broken_intra_doc_links))]
 
-mod ber;
-mod certificate;
+// Always: what an instance hands a verifier, typed (no cryptography).
 mod document;
-mod error;
-mod failure;
 mod form;
 mod material;
+
+// The verifier (feature `verify`).
+#[cfg(feature = "verify")]
+mod base64;
+#[cfg(feature = "verify")]
+mod ber;
+#[cfg(feature = "verify")]
+mod certificate;
+#[cfg(feature = "verify")]
+mod error;
+#[cfg(feature = "verify")]
+mod failure;
+#[cfg(feature = "verify")]
 mod signature;
+#[cfg(feature = "verify")]
 mod signed_data;
+#[cfg(feature = "verify")]
 mod table;
+#[cfg(feature = "verify")]
 mod verifier;
 
-/// The byte buffer of [`Material`] and [`VerifiedDocument::bytes`].
+/// The byte buffer of [`Material`] (and of `VerifiedDocument::bytes`).
 pub use bytes::Bytes;
-pub use certificate::{CertificateError, CertificateSource};
 pub use document::IdentityDocument;
-pub use error::{PolicyError, VerifyError};
 pub use form::{Form, Partition, UnknownForm};
 pub use material::{MAX_MATERIAL_LEN, Material};
+
+#[cfg(feature = "verify")]
+pub use certificate::{CertificateError, CertificateSource};
+#[cfg(feature = "verify")]
+pub use error::{PolicyError, VerifyError};
+#[cfg(feature = "verify")]
 pub use table::{EmbeddedCertificate, embedded_certificates};
+#[cfg(feature = "verify")]
 pub use verifier::{VerifiedDocument, Verifier};

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use crate::certificate::{CertificateError, CertificateSource, TrustedCertificate};
-use crate::material::{MAX_MATERIAL_LEN, decode_base64};
+use crate::material::MAX_MATERIAL_LEN;
 use crate::{
-    Form, IdentityDocument, Material, PolicyError, VerifyError, ber, signature, signed_data,
+    Form, IdentityDocument, Material, PolicyError, VerifyError, base64, ber, signature, signed_data,
 };
 
 /// Verifies instance identity documents against AWS's signatures.
@@ -187,7 +187,7 @@ impl Verifier {
 
         // `forms` holds only forms present in the material.
         let text = material.get(form).map(Bytes::as_ref).unwrap_or_default();
-        let decoded = decode_base64(text).map_err(|error| VerifyError::MalformedSignature {
+        let decoded = base64::decode(text).map_err(|error| VerifyError::MalformedSignature {
             form,
             reason: error.to_string(),
         })?;

@@ -5,7 +5,10 @@
 //! break parsing. The client's getters return them
 //! ([`Client::identity_document`](crate::Client::identity_document), ...);
 //! [`Client::get_json`](crate::Client::get_json) reads any of them from a
-//! path, and they deserialize from JSON read elsewhere:
+//! path, and they deserialize from JSON read elsewhere. The identity
+//! document is the `imds-identity` crate's [`IdentityDocument`], the type
+//! its verifier returns too (the `identity` feature), here without any
+//! cryptography:
 //!
 //! ```
 //! use imds::document::IdentityDocument;
@@ -20,6 +23,7 @@
 //! let doc: IdentityDocument = serde_json::from_slice(body)?;
 //! assert_eq!(doc.region, "eu-west-1");
 //! assert_eq!(doc.kernel_id, None);
+//! assert!(doc.pending_at().is_some()); // pendingTime, parsed
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
@@ -30,40 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ResponseError};
 
-/// `dynamic/instance-identity/document`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct IdentityDocument {
-    /// The AWS account ID.
-    pub account_id: String,
-    /// The CPU architecture, e.g. `x86_64` or `arm64`.
-    pub architecture: String,
-    /// The availability zone, e.g. `eu-west-1a`.
-    pub availability_zone: String,
-    /// The AMI ID.
-    pub image_id: String,
-    /// The instance ID.
-    pub instance_id: String,
-    /// The instance type, e.g. `t3.micro`.
-    pub instance_type: String,
-    /// When the instance was launched (RFC 3339), as written.
-    pub pending_time: String,
-    /// The primary private IPv4 address; `None` on IPv6-only instances.
-    pub private_ip: Option<String>,
-    /// The region, e.g. `eu-west-1`.
-    pub region: String,
-    /// The document format's version.
-    pub version: String,
-    /// The kernel ID, when there is one.
-    pub kernel_id: Option<String>,
-    /// The RAM disk ID, when there is one.
-    pub ramdisk_id: Option<String>,
-    /// Billing products, when there are any.
-    pub billing_products: Option<Vec<String>>,
-    /// Marketplace product codes, when there are any.
-    pub marketplace_product_codes: Option<Vec<String>>,
-}
+// `dynamic/instance-identity/document`: imds-identity's type (built
+// without its cryptography), the one its verifier returns too.
+pub use imds_identity::IdentityDocument;
 
 /// `meta-data/iam/info`: the instance profile attached to the instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,75 +91,15 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    const IDENTITY: &str = r#"{
-        "accountId" : "123456789012",
-        "architecture" : "x86_64",
-        "availabilityZone" : "us-east-1a",
-        "billingProducts" : null,
-        "devpayProductCodes" : null,
-        "marketplaceProductCodes" : [ "1abc2defghijklm3nopqrs4tu" ],
-        "imageId" : "ami-5fb8c835",
-        "instanceId" : "i-1234567890abcdef0",
-        "instanceType" : "t2.micro",
-        "kernelId" : null,
-        "pendingTime" : "2016-11-19T16:32:11Z",
-        "privateIp" : "172.31.11.139",
-        "ramdiskId" : null,
-        "region" : "us-east-1",
-        "version" : "2017-09-30",
-        "somethingNew" : {"nested": true}
-    }"#;
-
-    #[test]
-    fn identity_document() {
-        let doc: IdentityDocument = parse_json("/doc", IDENTITY.as_bytes()).unwrap();
-        assert_eq!(doc.account_id, "123456789012");
-        assert_eq!(doc.architecture, "x86_64");
-        assert_eq!(doc.availability_zone, "us-east-1a");
-        assert_eq!(doc.image_id, "ami-5fb8c835");
-        assert_eq!(doc.instance_id, "i-1234567890abcdef0");
-        assert_eq!(doc.instance_type, "t2.micro");
-        assert_eq!(doc.pending_time, "2016-11-19T16:32:11Z");
-        assert_eq!(doc.private_ip.as_deref(), Some("172.31.11.139"));
-        assert_eq!(doc.region, "us-east-1");
-        assert_eq!(doc.version, "2017-09-30");
-        assert_eq!(doc.kernel_id, None);
-        assert_eq!(doc.ramdisk_id, None);
-        assert_eq!(doc.billing_products, None);
-        assert_eq!(
-            doc.marketplace_product_codes,
-            Some(vec!["1abc2defghijklm3nopqrs4tu".to_owned()])
-        );
-        // Serialises back with the same field names.
-        let value = serde_json::to_value(&doc).unwrap();
-        assert_eq!(value["accountId"], "123456789012");
-        assert_eq!(value["kernelId"], serde_json::Value::Null);
-    }
-
-    #[test]
-    fn identity_document_optional_fields_may_be_absent() {
-        let mut value: serde_json::Value = serde_json::from_str(IDENTITY).unwrap();
-        let object = value.as_object_mut().unwrap();
-        for key in [
-            "kernelId",
-            "ramdiskId",
-            "billingProducts",
-            "marketplaceProductCodes",
-            "privateIp",
-        ] {
-            object.remove(key);
-        }
-        let doc: IdentityDocument = parse_json("/doc", value.to_string().as_bytes()).unwrap();
-        assert_eq!(doc.private_ip, None);
-        assert_eq!(doc.marketplace_product_codes, None);
-    }
-
+    // The document's fields are tested with its type, in imds-identity;
+    // here, that the client's parser names the path and serde's reason.
     #[test]
     fn identity_document_missing_required_field() {
-        let mut value: serde_json::Value = serde_json::from_str(IDENTITY).unwrap();
-        value.as_object_mut().unwrap().remove("region");
-        let error =
-            parse_json::<IdentityDocument>("/doc", value.to_string().as_bytes()).unwrap_err();
+        let body = br#"{"accountId": "123456789012", "architecture": "x86_64",
+            "availabilityZone": "us-east-1a", "imageId": "ami-5fb8c835",
+            "instanceId": "i-1234567890abcdef0", "instanceType": "t2.micro",
+            "pendingTime": "2016-11-19T16:32:11Z", "version": "2017-09-30"}"#;
+        let error = parse_json::<IdentityDocument>("/doc", body).unwrap_err();
         match &error {
             Error::BadResponse {
                 path,

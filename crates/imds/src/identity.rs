@@ -2,7 +2,10 @@
 //! [`Client::verify_identity`](crate::Client::verify_identity), and the
 //! verifier it takes, re-exported whole from the `imds-identity` crate
 //! ([`Verifier`], [`VerifiedDocument`], [`VerifyError`], [`Form`],
-//! [`Material`], AWS's embedded certificates, ...).
+//! [`Material`], AWS's embedded certificates, ...). Its
+//! [`IdentityDocument`] is [`document::IdentityDocument`](crate::document::IdentityDocument):
+//! one type, whether read with [`Client::identity_document`](crate::Client::identity_document)
+//! or verified.
 //!
 //! Without the feature, the raw material is still there
 //! ([`Client::identity_document_bytes`](crate::Client::identity_document_bytes),

@@ -69,8 +69,10 @@
 //! - `aws-sdk`: the `aws_sdk` module (not in the default build), with the
 //!   optional dependencies `aws-credential-types` and `aws-types`.
 //! - `identity`: `Client::verify_identity` and the `identity` module (not
-//!   in the default build), with the optional dependency `imds-identity`
-//!   and its cryptography; `identity-legacy-pkcs7` adds the legacy DSA
+//!   in the default build), with `imds-identity`'s verifier and its
+//!   cryptography (the default build depends on `imds-identity` for the
+//!   [`IdentityDocument`](document::IdentityDocument) type alone, and
+//!   compiles no cryptography); `identity-legacy-pkcs7` adds the legacy DSA
 //!   `pkcs7` form.
 
 #![forbid(unsafe_code)]

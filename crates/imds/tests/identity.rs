@@ -109,6 +109,7 @@ async fn every_form_verifies_with_the_mocks_certificate() {
     let mock = MockImds::start_default().await.unwrap();
     let client = client_for(&mock);
     let document = client.identity_document_bytes().await.unwrap();
+    let read: imds::document::IdentityDocument = client.identity_document().await.unwrap();
     for form in forms() {
         let verified: VerifiedDocument = client
             .verify_identity(&trusting(form, defaults::REGION))
@@ -121,6 +122,8 @@ async fn every_form_verifies_with_the_mocks_certificate() {
         assert_eq!(typed.instance_id, defaults::INSTANCE_ID);
         assert_eq!(typed.account_id, defaults::ACCOUNT_ID);
         assert_eq!(typed.region, defaults::REGION);
+        // One type: the document verified is the document read.
+        assert_eq!(typed, &read, "{form}");
     }
 }
 

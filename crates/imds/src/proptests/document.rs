@@ -22,7 +22,11 @@ const REQUIRED: [&str; 9] = [
     "version",
 ];
 const OPTIONAL_STRINGS: [&str; 3] = ["privateIp", "kernelId", "ramdiskId"];
-const OPTIONAL_LISTS: [&str; 2] = ["billingProducts", "marketplaceProductCodes"];
+const OPTIONAL_LISTS: [&str; 3] = [
+    "billingProducts",
+    "marketplaceProductCodes",
+    "devpayProductCodes",
+];
 
 /// Text of any kind, escapes and non-ASCII included.
 fn text() -> impl Strategy<Value = String> {
