@@ -30,11 +30,11 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
             output::json_line(&document, true).as_bytes(),
         )?);
     }
-    client.settings()?;
     let mut events = watch.stream();
     while let Some(item) = events.next().await {
         let event = match item {
             Ok(event) => event,
+            // The first item, at once, and the stream's last.
             Err(error @ imds::Error::Disabled(_)) => return Err(error.into()),
             Err(error) => {
                 // No secret in a client error; stderr may be a log.
