@@ -478,7 +478,7 @@ fn launch(
         events.insert("rebalance".into(), rebalance);
     }
     if served && scheduled_on {
-        let at = |offset: Duration| rfc3339(start + offset);
+        let at = |offset: Duration| format_rfc3339(start + offset);
         let mut event = when(delay, trigger_time, "delay_secs", "at");
         event["code"] = json!(code.as_str());
         event["state"] = json!(state.as_str());
@@ -507,7 +507,8 @@ fn launch(
     })
 }
 
-fn rfc3339(time: SystemTime) -> String {
+/// `time` in RFC 3339 (`super::rfc3339` checks a time given as text).
+fn format_rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 

@@ -214,7 +214,6 @@ impl Inner {
         for event in &events.scheduled {
             self.add_scheduled(event, origin);
         }
-        self.scheduled_owned |= !events.scheduled.is_empty();
         self.autoscaling = events
             .autoscaling
             .as_ref()
