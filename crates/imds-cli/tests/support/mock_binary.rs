@@ -79,7 +79,7 @@ fn build() -> PathBuf {
 
 /// A running `imds-mock --port 0 --control 0`, killed when dropped.
 pub struct MockBinary {
-    child: Child,
+    _child: Child,
     url: String,
     control: String,
     /// Kept open: the mock's stdout is ours.
@@ -109,7 +109,7 @@ impl MockBinary {
             .unwrap_or_else(|| panic!("a control line: {control}"))
             .to_owned();
         Self {
-            child,
+            _child: child,
             url,
             control,
             _stdout: stdout,
@@ -138,11 +138,6 @@ impl MockBinary {
             "{method} {path} {body}: {status} {text}"
         );
         serde_json::from_str(&text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
-    }
-
-    /// Whether it is still running.
-    pub fn running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
     }
 }
 
