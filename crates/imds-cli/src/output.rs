@@ -133,10 +133,17 @@ pub fn refuse_binary(bytes: &[u8], stdout_is_terminal: bool, force: bool) -> boo
 /// Writes `data` to stdout and flushes. A closed pipe (`imds dump | head`)
 /// is not an error: the reader has what it wanted.
 pub fn write_stdout(data: &[u8]) -> io::Result<()> {
+    try_write_stdout(data).map(drop)
+}
+
+/// As [`write_stdout`], saying whether stdout is still open: `false` when
+/// the reader has closed the pipe (nothing more to write).
+pub fn try_write_stdout(data: &[u8]) -> io::Result<bool> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(data).and_then(|()| stdout.flush()) {
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(error) => Err(error),
     }
 }
 

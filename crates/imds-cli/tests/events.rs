@@ -1,29 +1,34 @@
 //! `imds events`, run as the built binary against a mock IMDS changed
-//! while it polls. Each scenario takes any [`EventSource`]: here the
-//! in-process mock; the mock binary's control API can run them too.
+//! while it polls. Each scenario takes any [`EventSource`] and runs twice:
+//! against the in-process mock, and against the `imds-mock` binary driven
+//! through its HTTP control API only.
 
+#[path = "support/mock_binary.rs"]
+mod mock_binary;
 mod support;
 #[path = "support/watch.rs"]
 mod watch;
 
-use imds_mock::MockImds;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::Sandbox;
 use watch::{EventSource, Watching};
 
-const SPOT: &str = "meta-data/spot/instance-action";
-const REBALANCE: &str = "meta-data/events/recommendations/rebalance";
-const SCHEDULED: &str = "meta-data/events/maintenance/scheduled";
-const ASG: &str = "meta-data/autoscaling/target-lifecycle-state";
+/// The Spot notice's `time`, fixed so that lines can be compared whole.
+const TIME: &str = "2026-12-02T10:04:05Z";
 
-const NOTICE: &str = r#"{"action": "terminate", "time": "2026-12-02T10:04:05Z"}"#;
+fn spot(action: &str) -> Value {
+    json!({"action": action, "time": TIME})
+}
 
-fn maintenance(state: &str) -> String {
-    json!([{
-        "Code": "instance-retirement", "Description": "retiring", "EventId": "instance-event-1",
-        "NotBefore": "21 Jan 2026 09:00:43 GMT", "State": state,
-    }])
-    .to_string()
+/// The scheduled event the scenarios use, its window opening at
+/// `not_before` (RFC 3339; IMDS writes `21 Jan 2026 09:00:43 GMT`).
+fn retirement(not_before: &str) -> Value {
+    json!({"code": "instance-retirement", "description": "retiring",
+           "event_id": "instance-event-1", "not_before": not_before})
+}
+
+fn in_service() -> Value {
+    json!({"state": "InService"})
 }
 
 /// `sh` for `--exec`: the sandbox clears the environment.
@@ -38,15 +43,15 @@ fn path_env() -> (&'static str, String) {
 
 /// `imds events`: every kind's state now, in one document.
 pub async fn prints_the_state_now(mock: &impl EventSource) {
-    mock.set(SPOT, NOTICE).await;
-    mock.set(ASG, "InService").await;
-    mock.set(SCHEDULED, &maintenance("active")).await;
+    mock.set_spot(spot("terminate")).await;
+    mock.set_autoscaling(in_service()).await;
+    mock.add_scheduled(retirement("2026-01-21T09:00:43Z")).await;
     let sandbox = Sandbox::new();
     let run = sandbox.run(&mock.base_url(), &["events"]).await.ok();
     assert_eq!(
         run.json(),
         json!({
-            "spot": {"action": "terminate", "time": "2026-12-02T10:04:05Z"},
+            "spot": {"action": "terminate", "time": TIME},
             "rebalance": null,
             "maintenance": [{
                 "Code": "instance-retirement", "Description": "retiring",
@@ -75,9 +80,11 @@ pub async fn prints_the_state_now(mock: &impl EventSource) {
     assert!(run.stderr.contains("503"), "{run:?}");
 }
 
-/// `--watch`: one line per change, at once; errors on stderr, polling on.
+/// `--watch`: one line per change, at once, exactly once (each change is
+/// made after the line of the one before, so a repeat would come first);
+/// errors on stderr, polling on.
 pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
-    mock.set(ASG, "InService").await;
+    mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
     let mut watching = Watching::spawn(
         &sandbox,
@@ -89,41 +96,57 @@ pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
         watching.next_json().await,
         json!({"kind": "autoscaling", "change": "appeared", "current": "InService"})
     );
-    mock.set(SPOT, NOTICE).await;
+    mock.set_spot(spot("terminate")).await;
     assert_eq!(
         watching.next_json().await,
-        json!({"kind": "spot", "change": "appeared",
-               "current": {"action": "terminate", "time": "2026-12-02T10:04:05Z"}})
+        json!({"kind": "spot", "change": "appeared", "current": spot("terminate")})
     );
-    mock.set(SCHEDULED, &maintenance("active")).await;
+    mock.add_scheduled(retirement("2026-01-21T09:00:43Z")).await;
     let line = watching.next_json().await;
     assert_eq!(
         (&line["kind"], &line["change"]),
         (&json!("maintenance"), &json!("appeared"))
     );
-    mock.set(SCHEDULED, &maintenance("canceled")).await;
+    assert_eq!(line["current"]["NotBefore"], "21 Jan 2026 09:00:43 GMT");
+    // Rescheduled: the same EventId, another window.
+    mock.add_scheduled(retirement("2026-01-28T09:00:43Z")).await;
     let line = watching.next_json().await;
     assert_eq!(line["change"], "changed");
-    assert_eq!(line["previous"]["State"], "active");
-    assert_eq!(line["current"]["State"], "canceled");
-
-    // A burst of 503s: reported on stderr, no line, no false "gone".
-    mock.fail_next(8).await;
-    mock.remove(SPOT).await;
-    assert_eq!(
-        watching.next_json().await,
-        json!({"kind": "spot", "change": "gone",
-               "previous": {"action": "terminate", "time": "2026-12-02T10:04:05Z"}})
-    );
-    mock.set(REBALANCE, r#"{"noticeTime": "2026-12-02T10:02:05Z"}"#)
+    assert_eq!(line["previous"]["NotBefore"], "21 Jan 2026 09:00:43 GMT");
+    assert_eq!(line["current"]["NotBefore"], "28 Jan 2026 09:00:43 GMT");
+    // Canceled: it leaves `scheduled` (for `history`).
+    mock.set_scheduled_state("instance-event-1", "canceled")
         .await;
     let line = watching.next_json().await;
     assert_eq!(
         (&line["kind"], &line["change"]),
-        (&json!("rebalance"), &json!("appeared"))
+        (&json!("maintenance"), &json!("gone"))
+    );
+    assert_eq!(line["previous"]["State"], "active");
+
+    // A burst of 503s: reported on stderr, no line, no false "gone".
+    mock.fail_next(8).await;
+    mock.withdraw_spot().await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "spot", "change": "gone", "previous": spot("terminate")})
+    );
+    mock.set_rebalance(json!({"notice_time": "2026-12-02T10:02:05Z"}))
+        .await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "rebalance", "change": "appeared",
+               "current": {"noticeTime": "2026-12-02T10:02:05Z"}})
+    );
+    mock.set_autoscaling(json!({"state": "Standby"})).await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "autoscaling", "change": "changed",
+               "previous": "InService", "current": "Standby"})
     );
     assert!(watching.running());
-    let stderr = watching.kill().await;
+    let (rest, stderr) = watching.kill().await;
+    assert_eq!(rest, Vec::<String>::new(), "no line twice");
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(!lines.is_empty(), "the 503s were reported");
     for line in lines {
@@ -135,7 +158,7 @@ pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
         .next()
         .expect("a cached token")
         .unwrap();
-    let cached: serde_json::Value =
+    let cached: Value =
         serde_json::from_str(&std::fs::read_to_string(cached.path()).unwrap()).unwrap();
     let token = cached["token"].as_str().unwrap();
     assert!(token.len() > 20 && !stderr.contains(token));
@@ -143,7 +166,7 @@ pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
 
 /// `--until`: exit 0 at the first warning of those kinds, not before.
 pub async fn until_exits_at_the_first_warning(mock: &impl EventSource) {
-    mock.set(ASG, "InService").await;
+    mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
     let mut watching = Watching::spawn(
         &sandbox,
@@ -162,15 +185,40 @@ pub async fn until_exits_at_the_first_warning(mock: &impl EventSource) {
     );
     // InService is no warning; a rebalance recommendation is not --until's.
     assert_eq!(watching.next_json().await["current"], "InService");
-    mock.set(REBALANCE, r#"{"noticeTime": "2026-12-02T10:02:05Z"}"#)
+    mock.set_rebalance(json!({"notice_time": "2026-12-02T10:02:05Z"}))
         .await;
     assert_eq!(watching.next_json().await["kind"], "rebalance");
     assert!(watching.running());
-    mock.set(ASG, "Terminated").await;
+    mock.set_autoscaling(json!({"state": "Terminated"})).await;
     assert_eq!(
         watching.next_json().await,
         json!({"kind": "autoscaling", "change": "changed",
                "previous": "InService", "current": "Terminated"})
+    );
+    let exit = watching.exit().await;
+    assert_eq!(exit.code, 0, "{exit:?}");
+    assert_eq!(exit.rest, Vec::<String>::new());
+    assert_eq!(exit.stderr, "");
+}
+
+/// `--until spot`: exit 0 when the Spot notice appears (whatever its
+/// action), after the other kinds' lines.
+pub async fn until_spot_exits_when_the_notice_appears(mock: &impl EventSource) {
+    mock.add_scheduled(retirement("2026-01-21T09:00:43Z")).await;
+    let sandbox = Sandbox::new();
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &["events", "--watch", "--interval", "1s", "--until", "spot"],
+        &[],
+    );
+    // A warning, but not of --until's kind.
+    assert_eq!(watching.next_json().await["kind"], "maintenance");
+    assert!(watching.running());
+    mock.set_spot(spot("stop")).await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "spot", "change": "appeared", "current": spot("stop")})
     );
     let exit = watching.exit().await;
     assert_eq!(exit.code, 0, "{exit:?}");
@@ -199,9 +247,9 @@ pub async fn exec_runs_a_command_per_change(mock: &impl EventSource) {
         ],
         &[("LOG", &log_text), (path_env().0, &path_env().1)],
     );
-    mock.set(SCHEDULED, &maintenance("active")).await;
+    mock.add_scheduled(retirement("2026-01-21T09:00:43Z")).await;
     let first = watching.next_line().await;
-    mock.set(SPOT, NOTICE).await;
+    mock.set_spot(spot("terminate")).await;
     let second = watching.next_line().await;
     let exit = watching.exit().await;
     assert_eq!(exit.code, 0, "{exit:?}");
@@ -213,12 +261,14 @@ pub async fn exec_runs_a_command_per_change(mock: &impl EventSource) {
         std::fs::read_to_string(&log).unwrap(),
         format!("maintenance appeared {first}\nspot appeared {second}\n")
     );
+    let second: Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(second["current"], spot("terminate"));
 }
 
 /// `--exec` failing: reported, watching goes on; failing for `--until`'s
 /// event, exit 1.
 pub async fn a_failing_exec_is_reported(mock: &impl EventSource) {
-    mock.set(ASG, "InService").await;
+    mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
     let mut watching = Watching::spawn(
         &sandbox,
@@ -236,7 +286,7 @@ pub async fn a_failing_exec_is_reported(mock: &impl EventSource) {
         &[(path_env().0, &path_env().1)],
     );
     assert_eq!(watching.next_json().await["kind"], "autoscaling");
-    mock.set(SPOT, NOTICE).await;
+    mock.set_spot(spot("terminate")).await;
     assert_eq!(watching.next_json().await["kind"], "spot");
     let exit = watching.exit().await;
     assert_eq!(exit.code, 1, "{exit:?}");
@@ -253,7 +303,7 @@ pub async fn a_failing_exec_is_reported(mock: &impl EventSource) {
 
 /// A closed stdout ends the watch, successfully.
 pub async fn a_closed_stdout_ends_the_watch(mock: &impl EventSource) {
-    mock.set(ASG, "InService").await;
+    mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
     let mut watching = Watching::spawn(
         &sandbox,
@@ -263,42 +313,44 @@ pub async fn a_closed_stdout_ends_the_watch(mock: &impl EventSource) {
     );
     watching.next_line().await;
     watching.close_stdout();
-    mock.set(ASG, "Standby").await;
+    mock.set_autoscaling(json!({"state": "Standby"})).await;
     let exit = watching.exit().await;
     assert_eq!(exit.code, 0, "{exit:?}");
     assert_eq!(exit.stderr, "");
 }
 
-// ---- against the in-process mock ----------------------------------------------------
+/// Each scenario as a test against the in-process mock (`in_process::`)
+/// and against the mock binary (`binary::`).
+macro_rules! against_both_mocks {
+    ($($test:ident: $scenario:ident;)*) => {
+        mod in_process {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$scenario(&imds_mock::MockImds::start_default().await.unwrap()).await;
+                }
+            )*
+        }
 
-#[tokio::test]
-async fn events_prints_the_state_now() {
-    prints_the_state_now(&MockImds::start_default().await.unwrap()).await;
+        mod binary {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$scenario(&crate::mock_binary::MockBinary::start(&[]).await).await;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test]
-async fn events_watch_prints_each_change_once() {
-    watch_prints_each_change_once(&MockImds::start_default().await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn events_watch_until_exits_at_the_first_warning() {
-    until_exits_at_the_first_warning(&MockImds::start_default().await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn events_watch_exec_runs_a_command_per_change() {
-    exec_runs_a_command_per_change(&MockImds::start_default().await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn events_watch_exec_failing_is_reported() {
-    a_failing_exec_is_reported(&MockImds::start_default().await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn events_watch_ends_when_stdout_closes() {
-    a_closed_stdout_ends_the_watch(&MockImds::start_default().await.unwrap()).await;
+against_both_mocks! {
+    events_prints_the_state_now: prints_the_state_now;
+    events_watch_prints_each_change_once: watch_prints_each_change_once;
+    events_watch_until_exits_at_the_first_warning: until_exits_at_the_first_warning;
+    events_watch_until_spot_exits_when_the_notice_appears: until_spot_exits_when_the_notice_appears;
+    events_watch_exec_runs_a_command_per_change: exec_runs_a_command_per_change;
+    events_watch_exec_failing_is_reported: a_failing_exec_is_reported;
+    events_watch_ends_when_stdout_closes: a_closed_stdout_ends_the_watch;
 }
 
 #[tokio::test]

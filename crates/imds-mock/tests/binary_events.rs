@@ -19,6 +19,7 @@ const REBALANCE: &str = "/latest/meta-data/events/recommendations/rebalance";
 const SCHEDULED: &str = "/latest/meta-data/events/maintenance/scheduled";
 const HISTORY: &str = "/latest/meta-data/events/maintenance/history";
 const LIFECYCLE: &str = "/latest/meta-data/autoscaling/target-lifecycle-state";
+const TERMINATION_TIME: &str = "/latest/meta-data/spot/termination-time";
 
 /// A running binary and the URL it printed.
 struct Running {
@@ -123,6 +124,11 @@ async fn event_flags_are_served_and_the_control_api_changes_them() {
     assert_eq!(
         mock.get(INSTANCE_ACTION, token).await.json()["action"],
         "stop"
+    );
+    // As on EC2: marked to stop, not for termination.
+    assert_eq!(
+        mock.get(TERMINATION_TIME, token).await.status,
+        StatusCode::NOT_FOUND
     );
     assert_eq!(mock.get(LIFECYCLE, token).await.text(), "Standby");
     assert_eq!(
@@ -290,9 +296,9 @@ async fn the_aemm_front_serves_the_spot_notice_after_its_delay() {
     );
     assert_eq!(action["action"], "stop");
     let time = humantime::parse_rfc3339(action["time"].as_str().unwrap()).unwrap();
-    let termination = mock
-        .get("/latest/meta-data/spot/termination-time", Some(&token))
-        .await;
+    // AEMM's behaviour, kept for its harnesses: a termination-time for a
+    // stop notice too (EC2 serves it only when terminating).
+    let termination = mock.get(TERMINATION_TIME, Some(&token)).await;
     assert_eq!(humantime::parse_rfc3339(termination.text()).unwrap(), time);
     mock.child.kill().await.unwrap();
 }
@@ -333,11 +339,20 @@ async fn named_ec2_metadata_mock_it_is_aemms_root_command() {
     .await;
     let token = mock.token().await;
     let token = Some(token.as_str());
+    let action = mock.get(INSTANCE_ACTION, token).await.json();
+    assert_eq!(action["action"], "hibernate");
+    // AEMM's two minutes and termination-time for a hibernation too (EC2:
+    // neither).
+    let notice_time = mock.get(REBALANCE, token).await.json()["noticeTime"].clone();
+    let lead = humantime::parse_rfc3339(action["time"].as_str().unwrap())
+        .unwrap()
+        .duration_since(humantime::parse_rfc3339(notice_time.as_str().unwrap()).unwrap())
+        .unwrap();
+    assert_eq!(lead, Duration::from_secs(120));
     assert_eq!(
-        mock.get(INSTANCE_ACTION, token).await.json()["action"],
-        "hibernate"
+        mock.get(TERMINATION_TIME, token).await.text(),
+        action["time"].as_str().unwrap()
     );
-    assert_eq!(mock.get(REBALANCE, token).await.status, StatusCode::OK);
     // AEMM's ASG termination delay defaults to 0: Terminated at once.
     assert_eq!(mock.get(LIFECYCLE, token).await.text(), "Terminated");
     let scheduled = mock.get(SCHEDULED, token).await.json();

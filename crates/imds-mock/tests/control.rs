@@ -84,6 +84,8 @@ async fn spot_and_rebalance_are_set_and_withdrawn() {
         .await;
     assert_eq!(state["spot"]["action"], "stop");
     assert_eq!(state["spot"]["served"], false);
+    // Marked to stop, not for termination: no spot/termination-time.
+    assert_eq!(state["spot"]["termination_time"], false);
     assert_eq!(
         mock.imds(INSTANCE_ACTION).await.status,
         StatusCode::NOT_FOUND

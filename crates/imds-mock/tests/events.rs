@@ -153,14 +153,83 @@ async fn a_live_spot_notice_counts_its_delay_from_the_call_and_can_change() {
     // Changed while clients poll: the action and the time move.
     tokio::time::advance(Duration::from_secs(10)).await;
     imds.server
-        .set_spot_notice(SpotNotice::new(SpotAction::Hibernate));
+        .set_spot_notice(SpotNotice::new(SpotAction::Terminate));
     let second = imds.json(INSTANCE_ACTION).await;
-    assert_eq!(second["action"], "hibernate");
+    assert_eq!(second["action"], "terminate");
     assert_eq!(
         rfc3339(&second["time"])
             .duration_since(rfc3339(&first["time"]))
             .unwrap(),
         Duration::from_secs(10)
+    );
+}
+
+/// EC2's rules, which AEMM does not follow: a hibernation gets no
+/// two-minute warning ("hibernation begins immediately"), and
+/// `spot/termination-time` is there only when the instance is marked for
+/// termination. AEMM's behaviour is a choice away.
+#[tokio::test(start_paused = true)]
+async fn only_a_termination_has_a_termination_time_and_a_hibernation_no_warning() {
+    let imds = Instance::start(
+        MockImds::builder()
+            .rebalance_recommendation(RebalanceRecommendation::new())
+            .build(),
+    )
+    .await;
+    let start = rfc3339(&imds.json(REBALANCE).await["noticeTime"]);
+    let lead = |action: &Value| rfc3339(&action["time"]).duration_since(start).unwrap();
+    let spot_entries = || imds.entries("/latest/meta-data/spot/");
+
+    imds.server
+        .set_spot_notice(SpotNotice::new(SpotAction::Hibernate));
+    let action = imds.json(INSTANCE_ACTION).await;
+    assert_eq!(action["action"], "hibernate");
+    assert_eq!(lead(&action), Duration::ZERO);
+    assert_eq!(imds.status(TERMINATION_TIME).await, StatusCode::NOT_FOUND);
+    assert_eq!(spot_entries().await, ["instance-action"]);
+
+    imds.server
+        .set_spot_notice(SpotNotice::new(SpotAction::Stop));
+    let action = imds.json(INSTANCE_ACTION).await;
+    assert_eq!(lead(&action), SpotNotice::LEAD_TIME);
+    assert_eq!(imds.status(TERMINATION_TIME).await, StatusCode::NOT_FOUND);
+    assert_eq!(spot_entries().await, ["instance-action"]);
+
+    imds.server
+        .set_spot_notice(SpotNotice::new(SpotAction::Terminate));
+    let action = imds.json(INSTANCE_ACTION).await;
+    assert_eq!(lead(&action), SpotNotice::LEAD_TIME);
+    assert_eq!(
+        imds.text(TERMINATION_TIME).await,
+        action["time"].as_str().unwrap()
+    );
+    assert_eq!(
+        spot_entries().await,
+        ["instance-action", "termination-time"]
+    );
+
+    // AEMM's way: two minutes and a termination-time for every action.
+    imds.server.set_spot_notice(
+        SpotNotice::new(SpotAction::Hibernate)
+            .lead_time(Duration::from_secs(120))
+            .termination_time_for_any_action(),
+    );
+    let action = imds.json(INSTANCE_ACTION).await;
+    assert_eq!(lead(&action), Duration::from_secs(120));
+    assert_eq!(
+        imds.text(TERMINATION_TIME).await,
+        action["time"].as_str().unwrap()
+    );
+    // The same in JSON.
+    let json: SpotNotice = serde_json::from_str(
+        r#"{"action": "hibernate", "lead_secs": 120, "termination_time_for_any_action": true}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        json,
+        SpotNotice::new(SpotAction::Hibernate)
+            .lead_time(Duration::from_secs(120))
+            .termination_time_for_any_action()
     );
 }
 
@@ -432,12 +501,14 @@ fn the_json_config_refuses_bad_events_with_a_clear_message() {
         assert!(matches!(error, ConfigError::Json(_)), "{text}: {error:?}");
         assert!(error.to_string().contains(needle), "{text}: {error}");
     }
-    let error = Config::from_json(
+    for text in [
         r#"{"events": {"spot": {"delay_secs": 1, "at": "2026-01-21T09:00:43Z"}}}"#,
-    )
-    .unwrap_err();
-    assert!(matches!(error, ConfigError::Invalid(_)), "{error:?}");
-    assert!(error.to_string().contains("not both"), "{error}");
+        r#"{"events": {"spot": {"time": "2026-01-21T09:00:43Z", "lead_secs": 120}}}"#,
+    ] {
+        let error = Config::from_json(text).unwrap_err();
+        assert!(matches!(error, ConfigError::Invalid(_)), "{error:?}");
+        assert!(error.to_string().contains("not both"), "{error}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -116,7 +116,8 @@ async fn getters_read_each_document_and_404_is_no_event() {
     mock.remove_metadata(SCHEDULED);
     assert_eq!(client.scheduled_maintenance().await.unwrap(), [], "404");
 
-    mock.set_metadata(SPOT, spot_body("hibernate", "2026-12-02T10:04:05Z"));
+    // EC2 serves termination-time with a notice to terminate only.
+    mock.set_metadata(SPOT, spot_body("terminate", "2026-12-02T10:04:05Z"));
     mock.set_metadata("meta-data/spot/termination-time", "2026-12-02T10:04:05Z\n");
     mock.set_metadata(REBALANCE, r#"{"noticeTime": "2026-12-02T10:02:05Z"}"#);
     mock.set_metadata(
@@ -130,7 +131,7 @@ async fn getters_read_each_document_and_404_is_no_event() {
     mock.set_metadata(ASG, "Warmed:Running\n");
 
     let action = client.spot_instance_action().await.unwrap().unwrap();
-    assert_eq!(action, spot("hibernate", "2026-12-02T10:04:05Z"));
+    assert_eq!(action, spot("terminate", "2026-12-02T10:04:05Z"));
     let time = client.spot_termination_time().await.unwrap().unwrap();
     assert_eq!(time.as_str(), "2026-12-02T10:04:05Z");
     assert_eq!(time.time(), action.deadline());

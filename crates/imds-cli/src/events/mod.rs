@@ -4,8 +4,6 @@
 mod args;
 mod exec;
 
-use std::io::{self, Write};
-
 use futures_util::StreamExt;
 use imds::Client;
 use imds::events::{
@@ -32,11 +30,11 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
             output::json_line(&document, true).as_bytes(),
         )?);
     }
-    client.settings()?;
     let mut events = watch.stream();
     while let Some(item) = events.next().await {
         let event = match item {
             Ok(event) => event,
+            // The first item, at once, and the stream's last.
             Err(error @ imds::Error::Disabled(_)) => return Err(error.into()),
             Err(error) => {
                 // No secret in a client error; stderr may be a log.
@@ -45,7 +43,7 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
             }
         };
         let line = output::json_line(&event, false);
-        if !emit(&line)? {
+        if !output::try_write_stdout(line.as_bytes())? {
             return Ok(()); // stdout closed: nobody is listening
         }
         let ran = match &args.exec {
@@ -80,19 +78,6 @@ async fn run_exec(command: &str, event: &Event, line: &str) -> bool {
         event.change()
     );
     false
-}
-
-/// `line` on stdout, flushed; `false` when stdout is closed.
-fn emit(line: &str) -> io::Result<bool> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(line.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(true),
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(error) => Err(error),
-    }
 }
 
 /// `imds events`'s document: the watched kinds, by name, in kind order.

@@ -200,15 +200,47 @@ pub fn mode(path: &Path) -> u32 {
 /// Sends `GET path` with `token` to `mock` over a raw connection and
 /// returns the status code: whether the mock accepts the token.
 pub async fn status_with_token(mock: &MockImds, path: &str, token: &str) -> u16 {
+    let addr = mock.addr().to_string();
+    http_request(
+        &addr,
+        "GET",
+        path,
+        &[("X-aws-ec2-metadata-token", token)],
+        "",
+    )
+    .await
+    .0
+}
+
+/// Sends one HTTP/1.1 request to `addr` (`HOST:PORT`) on a connection of
+/// its own and returns the status code and the body. Enough HTTP for the
+/// servers the tests start: `Connection: close`, answers read to the end.
+pub async fn http_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(mock.addr()).await.unwrap();
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nX-aws-ec2-metadata-token: {token}\r\nConnection: close\r\n\r\n",
-        mock.addr()
-    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !matches!(method, "GET" | "HEAD") {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
-    let head = String::from_utf8_lossy(&response);
-    head.split(' ').nth(1).unwrap().parse().unwrap()
+    let response = String::from_utf8_lossy(&response);
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, body)| body)
+        .to_owned();
+    (status, body)
 }

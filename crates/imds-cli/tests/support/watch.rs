@@ -1,10 +1,11 @@
 //! `imds events --watch` as a running process, and the mock it watches
-//! behind [`EventSource`], so that a scenario runs against any mock: the
-//! in-process `MockImds` driven by `set_metadata` today, the mock binary
-//! driven through its control API as well once it has one (implement the
-//! trait for a handle on it, and run the same scenario functions).
+//! behind [`EventSource`], so that a scenario runs against either mock:
+//! the in-process `MockImds` through its live-change methods, and the
+//! `imds-mock` binary through its HTTP control API. Both take the control
+//! API's JSON bodies, so a scenario is written once.
 //!
-//! Included by `#[path]` next to `mod support;`.
+//! Included by `#[path]` next to `mod support;` (and, for the binary,
+//! `support/mock_binary.rs` as `mod mock_binary;`).
 
 #![allow(dead_code)] // Each test file uses a part.
 
@@ -12,27 +13,47 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use imds_mock::MockImds;
+use imds_mock::{
+    AutoScaling, MockImds, RebalanceRecommendation, ScheduledEvent, ScheduledEventState, SpotNotice,
+};
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
 
+use crate::mock_binary::MockBinary;
 use crate::support::Sandbox;
 
 /// How long a test waits for the watcher's next line or its exit: a hang
 /// is a failure. A guard only; it synchronises nothing.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A mock IMDS whose event documents a test changes while `imds` polls it.
+/// A mock IMDS whose events a test changes while `imds` polls it: the
+/// routes of the mock's control API (see imds-mock's README), with their
+/// JSON bodies.
 #[allow(async_fn_in_trait)]
 pub trait EventSource {
     /// `http://HOST:PORT`, for `--endpoint`.
     fn base_url(&self) -> String;
-    /// Serves `body` at `path` (under `/latest/`).
-    async fn set(&self, path: &str, body: &str);
-    /// Serves 404 at `path`.
-    async fn remove(&self, path: &str);
-    /// Answers the next `n` requests with 503.
+    /// `PUT /events/spot`: sets the Spot notice.
+    async fn set_spot(&self, notice: Value);
+    /// `DELETE /events/spot`: withdraws it.
+    async fn withdraw_spot(&self);
+    /// `PUT /events/rebalance`: sets the rebalance recommendation.
+    async fn set_rebalance(&self, recommendation: Value);
+    /// `POST /events/scheduled`: adds a scheduled event, or replaces the
+    /// one with its `event_id`.
+    async fn add_scheduled(&self, event: Value);
+    /// `PATCH /events/scheduled/{id}`: changes its state.
+    async fn set_scheduled_state(&self, id: &str, state: &str);
+    /// `PUT /events/autoscaling`: sets the target lifecycle state.
+    async fn set_autoscaling(&self, autoscaling: Value);
+    /// `POST /faults/fail-next`: the next `n` requests get 503.
     async fn fail_next(&self, n: u64);
+}
+
+/// A control API body as the scenario type it stands for.
+fn body<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("a body the control API takes")
 }
 
 impl EventSource for MockImds {
@@ -40,16 +61,74 @@ impl EventSource for MockImds {
         MockImds::base_url(self)
     }
 
-    async fn set(&self, path: &str, body: &str) {
-        self.set_metadata(path, body.to_owned());
+    async fn set_spot(&self, notice: Value) {
+        self.set_spot_notice(body::<SpotNotice>(notice));
     }
 
-    async fn remove(&self, path: &str) {
-        self.remove_metadata(path);
+    async fn withdraw_spot(&self) {
+        self.withdraw_spot_notice();
+    }
+
+    async fn set_rebalance(&self, recommendation: Value) {
+        self.set_rebalance_recommendation(body::<RebalanceRecommendation>(recommendation));
+    }
+
+    async fn add_scheduled(&self, event: Value) {
+        self.add_scheduled_event(body::<ScheduledEvent>(event));
+    }
+
+    async fn set_scheduled_state(&self, id: &str, state: &str) {
+        self.set_scheduled_event_state(id, body::<ScheduledEventState>(json!(state)))
+            .unwrap();
+    }
+
+    async fn set_autoscaling(&self, autoscaling: Value) {
+        MockImds::set_autoscaling(self, body::<AutoScaling>(autoscaling));
     }
 
     async fn fail_next(&self, n: u64) {
         MockImds::fail_next(self, n, http::StatusCode::SERVICE_UNAVAILABLE);
+    }
+}
+
+impl EventSource for MockBinary {
+    fn base_url(&self) -> String {
+        self.url().to_owned()
+    }
+
+    async fn set_spot(&self, notice: Value) {
+        self.control("PUT", "/events/spot", &notice.to_string())
+            .await;
+    }
+
+    async fn withdraw_spot(&self) {
+        self.control("DELETE", "/events/spot", "").await;
+    }
+
+    async fn set_rebalance(&self, recommendation: Value) {
+        self.control("PUT", "/events/rebalance", &recommendation.to_string())
+            .await;
+    }
+
+    async fn add_scheduled(&self, event: Value) {
+        self.control("POST", "/events/scheduled", &event.to_string())
+            .await;
+    }
+
+    async fn set_scheduled_state(&self, id: &str, state: &str) {
+        let path = format!("/events/scheduled/{id}");
+        self.control("PATCH", &path, &json!({ "state": state }).to_string())
+            .await;
+    }
+
+    async fn set_autoscaling(&self, autoscaling: Value) {
+        self.control("PUT", "/events/autoscaling", &autoscaling.to_string())
+            .await;
+    }
+
+    async fn fail_next(&self, n: u64) {
+        let fault = json!({"count": n, "status": 503}).to_string();
+        self.control("POST", "/faults/fail-next", &fault).await;
     }
 }
 
@@ -137,13 +216,7 @@ impl Watching {
             .await
             .expect("imds exits")
             .unwrap();
-        let mut rest = Vec::new();
-        if let Some(stdout) = self.stdout.as_mut() {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                rest.push(line);
-            }
-        }
-        let _ = (&mut self.stderr_task).await;
+        let rest = self.rest().await;
         Exit {
             code: status.code().expect("exited, not killed"),
             rest,
@@ -151,15 +224,28 @@ impl Watching {
         }
     }
 
+    /// Once it has exited: the lines not read, and all of stderr read.
+    async fn rest(&mut self) -> Vec<String> {
+        let mut rest = Vec::new();
+        if let Some(stdout) = self.stdout.as_mut() {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                rest.push(line);
+            }
+        }
+        let _ = (&mut self.stderr_task).await;
+        rest
+    }
+
     /// Whether it is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Kills it; returns its stderr.
-    pub async fn kill(mut self) -> String {
+    /// Kills it; returns the lines it printed that were not read, and its
+    /// stderr.
+    pub async fn kill(mut self) -> (Vec<String>, String) {
         let _ = self.child.kill().await;
-        let _ = (&mut self.stderr_task).await;
-        self.stderr_so_far()
+        let rest = self.rest().await;
+        (rest, self.stderr_so_far())
     }
 }

@@ -22,6 +22,8 @@ use serde_json::{Map, Value, json};
 
 /// AEMM's port.
 const DEFAULT_PORT: u16 = 1338;
+/// AEMM's Spot notice `time`: two minutes ahead, whatever the action.
+const AEMM_LEAD_SECS: u64 = 120;
 /// AEMM's `EventId` for its one scheduled event.
 const EVENT_ID: &str = "instance-event-1234567890abcdef0";
 /// AEMM's default window: `NotAfter` 7 days and `NotBeforeDeadline` 9
@@ -459,9 +461,15 @@ fn launch(
     if served && spot_on {
         let mut spot = when(delay, trigger_time.clone(), "delay_secs", "at");
         spot["action"] = json!(spot_action.as_str());
-        if let Some(time) = spot_time {
-            spot["time"] = json!(time);
+        // AEMM's, not EC2's: two minutes' warning and a termination-time
+        // whatever the action (EC2: none for a hibernation, and no
+        // termination-time unless terminating). A harness written for
+        // AEMM may poll termination-time after `spot -a stop`.
+        match spot_time {
+            Some(time) => spot["time"] = json!(time),
+            None => spot["lead_secs"] = json!(AEMM_LEAD_SECS),
         }
+        spot["termination_time_for_any_action"] = json!(true);
         events.insert("spot".into(), spot);
         let mut rebalance = when(rebalance_delay, rebalance_time, "delay_secs", "at");
         if let Some(notice) = rebalance_notice {
@@ -470,7 +478,7 @@ fn launch(
         events.insert("rebalance".into(), rebalance);
     }
     if served && scheduled_on {
-        let at = |offset: Duration| rfc3339(start + offset);
+        let at = |offset: Duration| format_rfc3339(start + offset);
         let mut event = when(delay, trigger_time, "delay_secs", "at");
         event["code"] = json!(code.as_str());
         event["state"] = json!(state.as_str());
@@ -499,7 +507,8 @@ fn launch(
     })
 }
 
-fn rfc3339(time: SystemTime) -> String {
+/// `time` in RFC 3339 (`super::rfc3339` checks a time given as text).
+fn format_rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
@@ -600,9 +609,31 @@ mod tests {
         assert_eq!(
             events(&launch),
             json!({
-                "spot": {"action": "stop", "delay_secs": 5},
+                "spot": {"action": "stop", "delay_secs": 5, "lead_secs": 120,
+                         "termination_time_for_any_action": true},
                 "rebalance": {"delay_secs": 0},
             })
+        );
+    }
+
+    #[test]
+    fn spot_keeps_aemms_two_minutes_and_termination_time_for_every_action() {
+        let launch = run(
+            &[
+                "imds-mock",
+                "spot",
+                "-a",
+                "hibernate",
+                "-t",
+                "2027-01-01T00:02:00Z",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            events(&launch)["spot"],
+            json!({"action": "hibernate", "delay_secs": 0, "time": "2027-01-01T00:02:00Z",
+                   "termination_time_for_any_action": true})
         );
     }
 
@@ -637,7 +668,8 @@ mod tests {
         assert_eq!(launch.addr.port(), 1400);
         assert_eq!(
             events(&launch)["spot"],
-            json!({"action": "hibernate", "delay_secs": 7})
+            json!({"action": "hibernate", "delay_secs": 7, "lead_secs": 120,
+                   "termination_time_for_any_action": true})
         );
         assert!(
             launch.notes.iter().any(|n| n.contains("`metadata`")),
@@ -653,7 +685,8 @@ mod tests {
         let launch = run(&["ec2-metadata-mock", "spot"], &env).unwrap();
         assert_eq!(
             events(&launch)["spot"],
-            json!({"action": "stop", "delay_secs": 8})
+            json!({"action": "stop", "delay_secs": 8, "lead_secs": 120,
+                   "termination_time_for_any_action": true})
         );
         let launch = run(&["ec2-metadata-mock", "spot", "-d", "9"], &env).unwrap();
         assert_eq!(events(&launch)["spot"]["delay_secs"], 9);
@@ -711,7 +744,8 @@ mod tests {
         let events = events(&launch);
         assert_eq!(
             events["spot"],
-            json!({"action": "terminate", "at": "2027-01-01T00:00:00Z"})
+            json!({"action": "terminate", "at": "2027-01-01T00:00:00Z", "lead_secs": 120,
+                   "termination_time_for_any_action": true})
         );
         assert_eq!(events["rebalance"], json!({"at": "2027-01-01T00:00:05Z"}));
     }

@@ -35,7 +35,8 @@ pub(crate) struct EventArgs {
     /// The Spot notice appears at this RFC 3339 time.
     #[arg(long, value_name = "TIME", value_parser = rfc3339)]
     spot_at: Option<String>,
-    /// The Spot notice's `time` (default: its appearance + 2 minutes).
+    /// The Spot notice's `time` (default: its appearance + 2 minutes, or
+    /// its appearance for hibernate: EC2 gives hibernation no warning).
     #[arg(long, value_name = "TIME", value_parser = rfc3339)]
     spot_time: Option<String>,
     /// A rebalance recommendation (at once unless --rebalance-delay/-at).

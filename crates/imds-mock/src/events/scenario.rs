@@ -17,7 +17,7 @@ use super::time::{rfc3339_opt, secs_opt};
 ///
 /// | scenario | paths (404 while absent) |
 /// |---|---|
-/// | [`SpotNotice`] | `meta-data/spot/instance-action`, `meta-data/spot/termination-time` |
+/// | [`SpotNotice`] | `meta-data/spot/instance-action`, `meta-data/spot/termination-time` (`terminate` only) |
 /// | [`RebalanceRecommendation`] | `meta-data/events/recommendations/rebalance` |
 /// | [`ScheduledEvent`] | `meta-data/events/maintenance/scheduled` (active), `.../history` (completed, canceled) |
 /// | [`AutoScaling`] | `meta-data/autoscaling/target-lifecycle-state` |
@@ -182,9 +182,18 @@ impl fmt::Display for SpotAction {
 }
 
 /// A Spot interruption notice: `meta-data/spot/instance-action`
-/// (`{"action": "terminate", "time": "2026-12-02T10:04:05Z"}`) and
-/// `meta-data/spot/termination-time` (the same time, bare), both 404 until
-/// the notice appears.
+/// (`{"action": "terminate", "time": "2026-12-02T10:04:05Z"}`), 404 until
+/// the notice appears, and for a `terminate` notice
+/// `meta-data/spot/termination-time` (the same time, bare).
+///
+/// As EC2 does: the action's `time` is two minutes after the notice for
+/// `terminate` and `stop`, and the notice's own time for `hibernate`
+/// ("hibernation begins immediately": no two-minute warning); and
+/// `termination-time` is present only when the instance is marked for
+/// termination, so a `stop` or `hibernate` notice has none (AEMM gives
+/// every action both: [`lead_time`](Self::lead_time) and
+/// [`termination_time_for_any_action`](Self::termination_time_for_any_action)
+/// do the same).
 ///
 /// ```
 /// use std::time::Duration;
@@ -196,7 +205,9 @@ impl fmt::Display for SpotAction {
 /// ```
 ///
 /// JSON: `{"action": "stop", "delay_secs": 30}`; `"at": "RFC 3339"` instead
-/// of `delay_secs`; `"time": "RFC 3339"` to set the action's time.
+/// of `delay_secs`; `"time": "RFC 3339"` to set the action's time, or
+/// `"lead_secs": 120` to set how long after the notice it is;
+/// `"termination_time_for_any_action": true`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpotNotice {
@@ -213,10 +224,24 @@ pub struct SpotNotice {
     at: Option<SystemTime>,
     #[serde(default, with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
     time: Option<SystemTime>,
+    #[serde(
+        default,
+        rename = "lead_secs",
+        with = "secs_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    lead: Option<Duration>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    termination_time_for_any_action: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 impl SpotNotice {
-    /// How long a Spot instance is warned before the action, by default.
+    /// How long before a stop or a termination its notice comes, by
+    /// default: EC2's two-minute warning. A hibernation has none.
     pub const LEAD_TIME: Duration = Duration::from_secs(120);
 
     /// A notice of `action` that appears at once.
@@ -242,10 +267,28 @@ impl SpotNotice {
         self
     }
 
-    /// The action's `time`; by default the notice's appearance plus
-    /// [`LEAD_TIME`](Self::LEAD_TIME).
+    /// The action's `time`; by default the notice's appearance plus its
+    /// [lead time](Self::lead_time).
     pub fn time(mut self, time: SystemTime) -> Self {
         self.time = Some(time);
+        self.lead = None;
+        self
+    }
+
+    /// How long after the notice's appearance the action's `time` is:
+    /// [`LEAD_TIME`](Self::LEAD_TIME) for terminate and stop and zero for
+    /// hibernate unless set (AEMM: two minutes for every action).
+    pub fn lead_time(mut self, lead: Duration) -> Self {
+        self.lead = Some(lead);
+        self.time = None;
+        self
+    }
+
+    /// Serves `spot/termination-time` whatever the action, as AEMM does.
+    /// By default only a `terminate` notice has it: EC2 serves it only
+    /// when the instance is marked for termination.
+    pub fn termination_time_for_any_action(mut self) -> Self {
+        self.termination_time_for_any_action = true;
         self
     }
 
@@ -258,12 +301,27 @@ impl SpotNotice {
         Trigger::of(self.delay, self.at)
     }
 
-    pub(crate) fn fixed_time(&self) -> Option<SystemTime> {
+    /// The action's `time` for a notice that appears at `appears`.
+    pub(crate) fn time_for(&self, appears: SystemTime) -> SystemTime {
+        let lead = self.lead.unwrap_or(match self.action {
+            SpotAction::Hibernate => Duration::ZERO,
+            SpotAction::Terminate | SpotAction::Stop => Self::LEAD_TIME,
+        });
         self.time
+            .unwrap_or_else(|| appears.checked_add(lead).unwrap_or(appears))
+    }
+
+    /// Whether `spot/termination-time` is served with the notice.
+    pub(crate) fn serves_termination_time(&self) -> bool {
+        self.termination_time_for_any_action || self.action == SpotAction::Terminate
     }
 
     pub(crate) fn validate(&self, what: &str) -> Result<(), String> {
-        one_trigger(what, self.delay, self.at)
+        one_trigger(what, self.delay, self.at)?;
+        if self.time.is_some() && self.lead.is_some() {
+            return Err(format!("{what}: give time or lead_secs, not both"));
+        }
+        Ok(())
     }
 }
 

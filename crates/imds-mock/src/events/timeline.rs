@@ -37,6 +37,8 @@ struct Spot {
     action: SpotAction,
     appears: SystemTime,
     time: SystemTime,
+    /// Whether `spot/termination-time` is served with it.
+    termination_time: bool,
 }
 
 #[derive(Debug)]
@@ -151,7 +153,9 @@ impl Inner {
                 INSTANCE_ACTION,
                 render::instance_action(spot.action, spot.time).into(),
             );
-            leaves.insert(TERMINATION_TIME, render::termination_time(spot.time).into());
+            if spot.termination_time {
+                leaves.insert(TERMINATION_TIME, render::termination_time(spot.time).into());
+            }
         }
         if let Some(rebalance) = self.rebalance.as_ref().filter(|r| now >= r.appears) {
             leaves.insert(REBALANCE, render::rebalance(rebalance.notice_time).into());
@@ -210,7 +214,6 @@ impl Inner {
         for event in &events.scheduled {
             self.add_scheduled(event, origin);
         }
-        self.scheduled_owned |= !events.scheduled.is_empty();
         self.autoscaling = events
             .autoscaling
             .as_ref()
@@ -236,11 +239,8 @@ fn resolve_spot(notice: &SpotNotice, origin: SystemTime) -> Spot {
     Spot {
         action: notice.action(),
         appears,
-        time: notice.fixed_time().unwrap_or_else(|| {
-            appears
-                .checked_add(SpotNotice::LEAD_TIME)
-                .unwrap_or(appears)
-        }),
+        time: notice.time_for(appears),
+        termination_time: notice.serves_termination_time(),
     }
 }
 
@@ -383,6 +383,7 @@ impl Timeline {
             json!({
                 "action": spot.action.as_str(),
                 "time": format_rfc3339(spot.time),
+                "termination_time": spot.termination_time,
                 "appears_at": format_rfc3339(spot.appears),
                 "served": now >= spot.appears,
             })
@@ -488,7 +489,8 @@ mod tests {
         let action: Value = serde_json::from_str(&leaf(&tree, INSTANCE_ACTION).unwrap()).unwrap();
         assert_eq!(action["action"], "stop");
         assert_eq!(action["time"], format_rfc3339(at(130)));
-        assert_eq!(leaf(&tree, TERMINATION_TIME), Some(format_rfc3339(at(130))));
+        // Marked to stop, not for termination.
+        assert_eq!(leaf(&tree, TERMINATION_TIME), None);
         timeline.sync(&mut tree, at(20));
         assert_eq!(
             leaf(&tree, TARGET_LIFECYCLE_STATE).as_deref(),

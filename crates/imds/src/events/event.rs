@@ -165,8 +165,9 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Interruption {
-    /// A Spot interruption notice: terminate, stop or hibernate at its
-    /// time (about two minutes after the notice).
+    /// A Spot interruption notice: terminate or stop at its time (two
+    /// minutes after the notice), or hibernate (at once: EC2 gives
+    /// hibernation no warning).
     Spot(SpotInstanceAction),
     /// Auto Scaling is terminating the instance (`Terminated` or
     /// `Warmed:Terminated`); any lifecycle hook's timeout is the deadline.

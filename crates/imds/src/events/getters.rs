@@ -13,10 +13,11 @@ const TERMINATION_TIME: &str = "/latest/meta-data/spot/termination-time";
 const MAINTENANCE_HISTORY: &str = "/latest/meta-data/events/maintenance/history";
 
 impl Client {
-    /// `meta-data/spot/termination-time`: when a Spot instance with an
-    /// interruption notice will be terminated (RFC 3339; the older
-    /// companion of [`spot_instance_action`](Self::spot_instance_action)).
-    /// `None` when there is no notice.
+    /// `meta-data/spot/termination-time`: when a Spot instance marked for
+    /// termination will be terminated (RFC 3339; the older companion of
+    /// [`spot_instance_action`](Self::spot_instance_action)). `None` when
+    /// it is not marked for termination: no notice, or a notice to stop or
+    /// hibernate, which EC2 gives no termination time.
     pub async fn spot_termination_time(&self) -> Result<Option<EventTime>, Error> {
         let text = self.get_text(TERMINATION_TIME).await?;
         Ok(text.map(|text| EventTime::new(text.trim())))

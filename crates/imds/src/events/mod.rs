@@ -5,7 +5,7 @@
 //!
 //! | kind | path (under `meta-data/`) | document |
 //! |---|---|---|
-//! | `spot` | `spot/instance-action` | [`SpotInstanceAction`]: terminate, stop or hibernate, about two minutes ahead |
+//! | `spot` | `spot/instance-action` | [`SpotInstanceAction`]: terminate or stop, two minutes ahead, or hibernate, at once |
 //! | `rebalance` | `events/recommendations/rebalance` | [`RebalanceRecommendation`]: elevated risk of interruption |
 //! | `maintenance` | `events/maintenance/scheduled` | [`MaintenanceEvent`]s: reboots, stops, retirements, with their windows |
 //! | `autoscaling` | `autoscaling/target-lifecycle-state` | [`TargetLifecycleState`]: `InService`, `Terminated`, ... |

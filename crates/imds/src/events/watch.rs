@@ -230,12 +230,7 @@ impl EventWatch {
     /// # }
     /// ```
     pub async fn snapshot(&self) -> Result<Snapshot, Error> {
-        let client = &self.client;
-        let readings: Vec<Reading> = stream::iter(self.kinds.iter())
-            .map(|kind| client.read_kind(kind))
-            .buffered(client.concurrency())
-            .try_collect()
-            .await?;
+        let readings: Vec<Reading> = read_each(&self.client, self.kinds).try_collect().await?;
         let mut snapshot = Snapshot::default();
         let mut changes = Vec::new();
         for reading in readings {
@@ -269,6 +264,14 @@ impl EventWatch {
         // The stream of an enabled client never ends.
         std::future::pending().await
     }
+}
+
+/// One GET of each of `kinds`, concurrently within the client's
+/// concurrency, read in kind order.
+fn read_each(client: &Client, kinds: Kinds) -> impl Stream<Item = Result<Reading, Error>> + '_ {
+    stream::iter(kinds.iter())
+        .map(|kind| client.read_kind(kind))
+        .buffered(client.concurrency())
 }
 
 /// The changes a watch sees: a [`Stream`] (futures-core's) of
@@ -359,9 +362,7 @@ impl Watcher {
             pending,
             ..
         } = self;
-        let mut readings = stream::iter(kinds.iter())
-            .map(|kind| client.read_kind(kind))
-            .buffered(client.concurrency());
+        let mut readings = read_each(client, *kinds);
         let mut failed = false;
         let mut changes = Vec::new();
         while let Some(reading) = readings.next().await {
