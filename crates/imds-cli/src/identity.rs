@@ -271,9 +271,26 @@ pub fn verify_identity(args: &VerifyIdentityArgs) -> Result<(), Failure> {
     )
 }
 
+/// A file given with `flag`, at most `MAX_MATERIAL_LEN` bytes (a
+/// document or a signature is a few kilobytes; anything larger is not
+/// one, and is not read whole).
 fn read(path: &PathBuf, flag: &str) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path)
-        .map_err(|error| Failure::Other(format!("cannot read {flag} {}: {error}", path.display())))
+    use std::io::Read;
+    let cannot = |error: std::io::Error| {
+        Failure::Other(format!("cannot read {flag} {}: {error}", path.display()))
+    };
+    let limit = imds::identity::MAX_MATERIAL_LEN;
+    let mut content = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut content))
+        .map_err(cannot)?;
+    if content.len() > limit {
+        return Err(Failure::Usage(format!(
+            "{flag} {} is larger than {limit} bytes: not identity material",
+            path.display()
+        )));
+    }
+    Ok(content)
 }
 
 /// A refusal, in the command line's words: the flag that adds a
