@@ -165,7 +165,7 @@ pub enum PolicyError {
         account_id: String,
     },
     /// `region` is not [`Verifier::region`](crate::Verifier::region).
-    #[error("region: the document is from {found:?}, {expected:?} was expected")]
+    #[error("region: the document is from {found}, {expected} was expected")]
     RegionMismatch {
         /// The region expected.
         expected: String,
