@@ -178,7 +178,7 @@ async fn identity_verify_refuses_what_does_not_check_out() {
         sandbox
             .run(&base, &verify(&["--account", "999999999999"]))
             .await,
-        "allowed accounts: account \"123456789012\" is not allowed",
+        "allowed accounts: account 123456789012 is not allowed",
     );
     sandbox
         .run(

@@ -159,7 +159,7 @@ pub enum PolicyError {
     },
     /// `accountId` is not among
     /// [`Verifier::allowed_accounts`](crate::Verifier::allowed_accounts).
-    #[error("allowed accounts: account {account_id:?} is not allowed")]
+    #[error("allowed accounts: account {account_id} is not allowed")]
     AccountNotAllowed {
         /// The document's account.
         account_id: String,
@@ -173,7 +173,7 @@ pub enum PolicyError {
         found: String,
     },
     /// `instanceId` is not [`Verifier::instance_id`](crate::Verifier::instance_id).
-    #[error("instance ID: the document is {found:?}'s, {expected:?} was expected")]
+    #[error("instance ID: the document is {found}'s, {expected} was expected")]
     InstanceMismatch {
         /// The instance expected.
         expected: String,
