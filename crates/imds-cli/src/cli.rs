@@ -39,6 +39,7 @@ AWS_PROFILE profile of ~/.aws/config (AWS_CONFIG_FILE), as in the AWS SDKs:
   AWS_METADATA_SERVICE_TIMEOUT            metadata_service_timeout
   AWS_METADATA_SERVICE_NUM_ATTEMPTS       metadata_service_num_attempts
   AWS_EC2_INSTANCE_PROFILE_NAME           ec2_instance_profile_name
+  AWS_SDK_UA_APP_ID                       sdk_ua_app_id
 
 Tokens are cached across runs in $XDG_CACHE_HOME/imds/tokens/ (else
 ~/.cache/imds/tokens/), one private file per endpoint.

@@ -394,6 +394,37 @@ async fn the_role_can_come_from_the_environment() {
     assert!(run.stderr.contains("not-attached"), "{run:?}");
 }
 
+#[tokio::test]
+async fn the_app_id_from_the_environment_tags_every_request() {
+    let mock = MockImds::start_default().await.unwrap();
+    Sandbox::new()
+        .run_with(
+            &mock.base_url(),
+            INSTANCE_ID,
+            &[("AWS_SDK_UA_APP_ID", "nightly-backup")],
+        )
+        .await
+        .ok();
+    let expected = format!("imds/{} app/nightly-backup", env!("CARGO_PKG_VERSION"));
+    let log = mock.requests();
+    assert_eq!(log.len(), 2, "the PUT and the read: {log:?}");
+    assert!(
+        log.iter()
+            .all(|r| r.user_agent.as_deref() == Some(&*expected)),
+        "{log:?}"
+    );
+
+    let run = Sandbox::new()
+        .run_with(
+            &mock.base_url(),
+            INSTANCE_ID,
+            &[("AWS_SDK_UA_APP_ID", "two words")],
+        )
+        .await
+        .fails(2);
+    assert!(run.stderr.contains("AWS_SDK_UA_APP_ID"), "{run:?}");
+}
+
 // ---- logging never shows a secret ---------------------------------------
 
 #[tokio::test]

@@ -333,3 +333,47 @@ async fn imds_errors_are_not_refusals() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn the_other_forms_are_read_only_when_rsa2048_cannot_be_used() {
+    let mock = MockImds::start_default().await.unwrap();
+    let client = client_for(&mock);
+    let count = |form: SignatureForm| mock.stats().path_count(&format!("/latest/{}", form.path()));
+
+    // The common case: the document and rsa2048, nothing else.
+    let verified = client
+        .verify_identity(&trusting(Form::Rsa2048, defaults::REGION))
+        .await
+        .unwrap();
+    assert_eq!(verified.form(), Form::Rsa2048);
+    assert_eq!(count(SignatureForm::Rsa2048), 1);
+    assert_eq!(count(SignatureForm::Signature), 0);
+    assert_eq!(count(SignatureForm::Pkcs7), 0);
+
+    // No certificate trusted for rsa2048: the signature is read and used.
+    let verified = client
+        .verify_identity(&trusting(Form::Signature, defaults::REGION))
+        .await
+        .unwrap();
+    assert_eq!(verified.form(), Form::Signature);
+    assert_eq!(count(SignatureForm::Signature), 1);
+
+    // rsa2048 not served: the signature is read and used.
+    mock.remove_metadata(SignatureForm::Rsa2048.path());
+    let both = trusting(Form::Rsa2048, defaults::REGION)
+        .with_certificate(
+            defaults::REGION,
+            Form::Signature,
+            IdentitySigner::test().certificate_pem(SignatureForm::Signature),
+        )
+        .unwrap();
+    let verified = client.verify_identity(&both).await.unwrap();
+    assert_eq!(verified.form(), Form::Signature);
+    assert_eq!(count(SignatureForm::Signature), 2);
+
+    // Nothing usable served: a refusal that says so, not an IMDS error.
+    mock.remove_metadata(SignatureForm::Signature.path());
+    mock.remove_metadata(SignatureForm::Pkcs7.path());
+    let error = refused(&client, &both).await;
+    assert!(matches!(error, VerifyError::NoSignature { .. }), "{error}");
+}

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use http::StatusCode;
-use imds::{Error, ImdsV2Layer, UserAgent};
+use imds::{Error, ImdsV2Layer};
 use imds_mock::{MockImds, defaults};
 use support::{builder_for, client_for};
 
@@ -132,28 +132,45 @@ async fn a_disabled_client_keeps_nothing() {
 }
 
 #[tokio::test]
-async fn the_client_user_agent_is_on_every_request_and_wins_over_the_layer() {
+async fn the_app_id_tags_every_request_and_wins_over_the_layer() {
     let mock = MockImds::start_default().await.unwrap();
     let layer = ImdsV2Layer::new().user_agent("from-layer/1".parse().unwrap());
     let client = builder_for(&mock)
-        .user_agent(UserAgent::new("from-client/2 (audit)").unwrap())
+        .app_id("billing-agent")
         .token_layer(layer.clone())
         .build()
         .unwrap();
     client.instance_id().await.unwrap();
     client.get("meta-data/ami-id").await.unwrap();
     client.token().await.unwrap();
+    let expected = format!("imds/{} app/billing-agent", env!("CARGO_PKG_VERSION"));
     let log = mock.requests();
     assert_eq!(log.len(), 3, "PUT and two reads: {log:?}");
     for request in &log {
         assert_eq!(
             request.user_agent.as_deref(),
-            Some("from-client/2 (audit)"),
+            Some(&*expected),
             "{request:?}"
         );
     }
 
-    // Without the client's, the layer's applies.
+    // From the environment, as the AWS SDKs read it.
+    mock.clear_requests();
+    let client = builder_for(&mock)
+        .env(imds::Env::from_map([("AWS_SDK_UA_APP_ID", "from-env")]))
+        .build()
+        .unwrap();
+    client.instance_id().await.unwrap();
+    let expected = format!("imds/{} app/from-env", env!("CARGO_PKG_VERSION"));
+    assert!(
+        mock.requests()
+            .iter()
+            .all(|r| r.user_agent.as_deref() == Some(&*expected)),
+        "{:?}",
+        mock.requests()
+    );
+
+    // Without an application ID, the layer's applies.
     mock.clear_requests();
     let client = builder_for(&mock)
         .token_layer(ImdsV2Layer::new().user_agent("from-layer/1".parse().unwrap()))
@@ -166,5 +183,25 @@ async fn the_client_user_agent_is_on_every_request_and_wins_over_the_layer() {
         log.iter()
             .all(|r| r.user_agent.as_deref() == Some("from-layer/1")),
         "{log:?}"
+    );
+}
+
+#[test]
+fn an_invalid_app_id_is_refused_naming_its_source() {
+    let error = support::isolated()
+        .env(imds::Env::from_map([("AWS_SDK_UA_APP_ID", "two words")]))
+        .build()
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "invalid application ID \"two words\" from environment variable AWS_SDK_UA_APP_ID"
+        ),
+        "{message}"
+    );
+    let error = support::isolated().app_id("a/b").build().unwrap_err();
+    assert!(
+        error.to_string().contains("application ID \"a/b\""),
+        "{error}"
     );
 }

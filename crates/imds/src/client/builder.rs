@@ -15,7 +15,7 @@ use super::probe::ClientRetryPolicy;
 use super::race::Endpoints;
 use super::stack::{self, RequestBody, Stacks};
 use super::{Client, Enabled, Inner, State};
-use crate::config::{self, Endpoint, EndpointMode, Overrides, Resolved, Settings};
+use crate::config::{self, ConfigError, Endpoint, EndpointMode, Overrides, Resolved, Settings};
 use crate::env::Env;
 use crate::error::Error;
 
@@ -72,7 +72,6 @@ pub struct ClientBuilder {
     overrides: Overrides,
     env: Env,
     token_layer: ImdsV2Layer,
-    user_agent: Option<UserAgent>,
     mode: Mode,
     backoff: Option<(Duration, Duration)>,
     max_response_size: usize,
@@ -94,7 +93,6 @@ impl Default for ClientBuilder {
             overrides: Overrides::default(),
             env: Env::process(),
             token_layer: ImdsV2Layer::new(),
-            user_agent: None,
             mode: Mode::default(),
             backoff: None,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
@@ -111,7 +109,6 @@ impl fmt::Debug for ClientBuilder {
             .field("overrides", &self.overrides)
             .field("env", &self.env)
             .field("token_layer", &self.token_layer)
-            .field("user_agent", &self.user_agent)
             .field("mode", &self.mode)
             .field("max_response_size", &self.max_response_size)
             .field("concurrency", &self.concurrency)
@@ -206,8 +203,8 @@ impl ClientBuilder {
     ///   ([`imdsv1_disabled`](Self::imdsv1_disabled),
     ///   `AWS_EC2_METADATA_V1_DISABLED` or the profile's
     ///   `ec2_metadata_v1_disabled`), which a `debug` event says.
-    /// - **User agent**: replaced by the client's
-    ///   [`user_agent`](Self::user_agent) when it has one.
+    /// - **User agent**: replaced by `imds/VERSION app/ID` when an
+    ///   [application ID](Self::app_id) is configured.
     ///
     /// The layer's token cache is shared, not copied: a clone of `layer`
     /// kept for another tower stack uses the client's tokens.
@@ -230,15 +227,17 @@ impl ClientBuilder {
     }
 
     /// Tags every request the client sends to IMDS, the token `PUT`
-    /// included, with `User-Agent: user_agent`, so that an operator
-    /// auditing IMDS traffic on a host can tell applications apart.
-    /// Default: none.
+    /// included, with `User-Agent: imds/VERSION app/ID`, as the AWS SDKs
+    /// tag theirs, so that an operator auditing IMDS traffic on a host can
+    /// tell applications apart. Default: `AWS_SDK_UA_APP_ID`, else the
+    /// profile's `sdk_ua_app_id`, else none; see [`config`](crate::config)
+    /// for the characters allowed.
     ///
-    /// The rule: the client hands it to its token layer, where it replaces
-    /// the layer's own [`user_agent`](ImdsV2Layer::user_agent) (whichever
-    /// of [`token_layer`](Self::token_layer) and this is called first);
-    /// without it, the layer's own applies. The client's requests carry no
-    /// `User-Agent` of their own, so the layer adds it to every one. An
+    /// The rule: the client hands the resulting user agent to its token
+    /// layer, where it replaces the layer's own
+    /// [`user_agent`](ImdsV2Layer::user_agent); without an application ID
+    /// the layer's own applies. The client's requests carry no `User-Agent`
+    /// of their own, so the layer adds it to every one. An
     /// [`http_service`](Self::http_service) that overwrites the header has
     /// the last word.
     ///
@@ -248,16 +247,16 @@ impl ClientBuilder {
     /// # let mock = imds_mock::MockImds::start_default().await?;
     /// let client = imds::Client::builder()
     ///     .endpoint(mock.base_url())
-    ///     .user_agent("billing-agent/1.4".parse()?)
+    ///     .app_id("billing-agent")
     ///     .build()?;
     /// client.instance_id().await?;
-    /// let log = mock.requests();
-    /// assert!(log.iter().all(|r| r.user_agent.as_deref() == Some("billing-agent/1.4")));
+    /// let expected = format!("imds/{} app/billing-agent", env!("CARGO_PKG_VERSION"));
+    /// assert!(mock.requests().iter().all(|r| r.user_agent.as_deref() == Some(&*expected)));
     /// # Ok(())
     /// # }
     /// ```
-    pub fn user_agent(mut self, user_agent: UserAgent) -> Self {
-        self.user_agent = Some(user_agent);
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.overrides.app_id = Some(app_id.into());
         self
     }
 
@@ -345,10 +344,7 @@ impl ClientBuilder {
             Resolved::Enabled(settings) => settings,
         };
         let timeout = settings.timeout.value;
-        let mut layer = adjusted(self.token_layer, &settings);
-        if let Some(user_agent) = self.user_agent {
-            layer = layer.user_agent(user_agent);
-        }
+        let layer = adjusted(self.token_layer, &settings)?;
         let mut policy = ImdsRetryPolicy::new().max_attempts(settings.attempts.value);
         if let Some((min, max)) = self.backoff {
             policy = policy.backoff(min, max);
@@ -396,7 +392,7 @@ impl ClientBuilder {
 /// The token layer with what the client resolves itself: the token
 /// timeout, and the veto of a disabled IMDSv1 (see
 /// [`ClientBuilder::token_layer`]).
-fn adjusted(layer: ImdsV2Layer, settings: &Settings) -> ImdsV2Layer {
+fn adjusted(layer: ImdsV2Layer, settings: &Settings) -> Result<ImdsV2Layer, Error> {
     let mut layer = layer.token_timeout(settings.timeout.value);
     if settings.v1_disabled.value && layer.falls_back_to_imdsv1() {
         tracing::debug!(
@@ -405,5 +401,18 @@ fn adjusted(layer: ImdsV2Layer, settings: &Settings) -> ImdsV2Layer {
         );
         layer = layer.fallback_to_imdsv1(false);
     }
-    layer
+    if let Some(app_id) = &settings.app_id {
+        let agent = format!("imds/{} app/{}", env!("CARGO_PKG_VERSION"), app_id.value);
+        // The ID was checked to be token characters, which a header allows.
+        let agent = UserAgent::new(&agent).map_err(|error| {
+            ConfigError::invalid(
+                "application ID",
+                app_id.value.clone(),
+                app_id.source.clone(),
+                error.to_string(),
+            )
+        })?;
+        layer = layer.user_agent(agent);
+    }
+    Ok(layer)
 }

@@ -70,10 +70,11 @@ impl Client {
     /// ([`clock::now`](crate::clock::now)): the typed document when a
     /// signature verifies and the policy holds.
     ///
-    /// The document and the three signatures are read concurrently; the
-    /// verifier picks the form it checks (`rsa2048`, then `signature`, then
-    /// `pkcs7` when allowed). A signature IMDS does not serve (404) is left
-    /// out.
+    /// The verifier picks the form it checks: the first of `rsa2048`,
+    /// `signature` and `pkcs7` (when allowed) that IMDS serves and it has a
+    /// certificate for. The document and `rsa2048` are read concurrently;
+    /// the other two only when `rsa2048` cannot be used (IMDS does not
+    /// serve it, or no certificate for it is trusted).
     ///
     /// ```
     /// use std::time::Duration;
@@ -109,24 +110,29 @@ impl Client {
         &self,
         verifier: &imds_identity::Verifier,
     ) -> Result<imds_identity::VerifiedDocument, crate::identity::IdentityError> {
-        let (document, rsa2048, signature, pkcs7) = tokio::try_join!(
-            self.identity_document_bytes(),
-            self.get(RSA2048),
-            self.get(SIGNATURE),
-            self.get(PKCS7),
-        )?;
-        let forms = [
-            (imds_identity::Form::Rsa2048, rsa2048),
-            (imds_identity::Form::Signature, signature),
-            (imds_identity::Form::Pkcs7, pkcs7),
-        ];
-        let material = forms
-            .into_iter()
-            .filter_map(|(form, text)| Some((form, text?)))
-            .fold(
-                imds_identity::Material::new(document),
-                |material, (form, text)| material.with(form, text),
-            );
-        Ok(verifier.verify_at(&material, crate::clock::now())?)
+        use imds_identity::{Form, Material, VerifyError};
+
+        let now = crate::clock::now();
+        let (document, rsa2048) =
+            tokio::try_join!(self.identity_document_bytes(), self.get(RSA2048))?;
+        let mut material = Material::new(document);
+        if let Some(rsa2048) = rsa2048 {
+            material = material.with(Form::Rsa2048, rsa2048);
+        }
+        // The verifier takes the first form it has a certificate for, and
+        // `rsa2048` comes first: the other forms are read only when it
+        // cannot be used, which spares IMDS two requests (and their
+        // failures) in the common case.
+        match verifier.verify_at(&material, now) {
+            Err(VerifyError::NoSignature { .. } | VerifyError::NoCertificate { .. }) => {}
+            verified => return Ok(verified?),
+        }
+        let (signature, pkcs7) = tokio::try_join!(self.get(SIGNATURE), self.get(PKCS7))?;
+        for (form, text) in [(Form::Signature, signature), (Form::Pkcs7, pkcs7)] {
+            if let Some(text) = text {
+                material = material.with(form, text);
+            }
+        }
+        Ok(verifier.verify_at(&material, now)?)
     }
 }

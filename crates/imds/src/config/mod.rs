@@ -15,6 +15,7 @@
 //! | timeout (seconds) | `AWS_METADATA_SERVICE_TIMEOUT` | `metadata_service_timeout` | `1` |
 //! | attempts | `AWS_METADATA_SERVICE_NUM_ATTEMPTS` | `metadata_service_num_attempts` | `4` |
 //! | role name | `AWS_EC2_INSTANCE_PROFILE_NAME` | `ec2_instance_profile_name` | discovered |
+//! | application ID | `AWS_SDK_UA_APP_ID` | `sdk_ua_app_id` | none |
 //!
 //! `AWS_PROFILE` selects the profile and `AWS_CONFIG_FILE` moves the file,
 //! as in the SDKs.
@@ -31,6 +32,10 @@
 //! - The timeout is a positive number of seconds, whole or decimal (`0.5`);
 //!   attempts a whole number, at least 1. The default of 4 attempts is
 //!   aws-config's (botocore makes 1).
+//! - The application ID tags every request's `User-Agent` as
+//!   `imds/VERSION app/ID`, as the AWS SDKs tag theirs, so that an operator
+//!   auditing IMDS traffic can tell applications apart. Letters, digits and
+//!   ``!#$%&'*+-.^_`|~``; over 50 characters draws a warning, as in the SDKs.
 //! - A value is trimmed; an empty value counts as unset.
 //!
 //! Any invalid value, even of a setting that ends up unused (an invalid mode
@@ -90,7 +95,8 @@ pub use self::endpoint::{
 pub use self::error::{ConfigError, InvalidSetting};
 pub use self::source::{Setting, Source};
 use self::value::{
-    check_attempts, check_role_name, check_timeout, parse_attempts, parse_bool, parse_timeout,
+    APP_ID_RECOMMENDED_MAX, check_app_id, check_attempts, check_role_name, check_timeout,
+    parse_attempts, parse_bool, parse_timeout,
 };
 use crate::env::Env;
 use crate::profile::{self, Profile};
@@ -129,6 +135,8 @@ pub(crate) struct Overrides {
     pub(crate) role_name: Option<String>,
     /// The profile to read from the config file, instead of `AWS_PROFILE`.
     pub(crate) profile: Option<String>,
+    /// The application ID that tags the `User-Agent`.
+    pub(crate) app_id: Option<String>,
 }
 
 /// The outcome of [`resolve`].
@@ -160,6 +168,9 @@ pub struct Settings {
     pub attempts: Setting<u32>,
     /// The IAM role name, when configured; `None` means "discover it".
     pub role_name: Option<Setting<String>>,
+    /// The application ID, when configured: requests then carry
+    /// `User-Agent: imds/VERSION app/ID`.
+    pub app_id: Option<Setting<String>>,
     follows_mode: bool,
 }
 
@@ -196,8 +207,12 @@ impl fmt::Display for Settings {
             self.attempts.source,
         )?;
         match &self.role_name {
-            Some(role) => write!(f, "role {} ({})", role.value, role.source),
-            None => f.write_str("role discovered"),
+            Some(role) => write!(f, "role {} ({})", role.value, role.source)?,
+            None => f.write_str("role discovered")?,
+        }
+        match &self.app_id {
+            Some(app_id) => write!(f, "; app ID {} ({})", app_id.value, app_id.source),
+            None => Ok(()),
         }
     }
 }
@@ -243,6 +258,11 @@ const ROLE_NAME: Spec = Spec {
     name: "EC2 instance profile role name",
     env: "AWS_EC2_INSTANCE_PROFILE_NAME",
     key: Some("ec2_instance_profile_name"),
+};
+const APP_ID: Spec = Spec {
+    name: "application ID",
+    env: "AWS_SDK_UA_APP_ID",
+    key: Some("sdk_ua_app_id"),
 };
 const IPV4_ENDPOINT: &str = "IMDS IPv4 endpoint";
 const IPV6_ENDPOINT: &str = "IMDS IPv6 endpoint";
@@ -335,6 +355,23 @@ pub(crate) fn resolve(overrides: &Overrides, env: &Env) -> Result<Resolved, Conf
         })?,
     };
 
+    let app_id = match &overrides.app_id {
+        Some(id) => {
+            check_app_id(id).map_err(|reason| invalid_builder(APP_ID.name, id.clone(), reason))?;
+            Some(Setting::new(id.clone(), Source::Builder))
+        }
+        None => layers.lookup(&APP_ID, |id| check_app_id(id).map(|()| id.to_owned()))?,
+    };
+    if let Some(app_id) = app_id
+        .as_ref()
+        .filter(|id| id.value.len() > APP_ID_RECOMMENDED_MAX)
+    {
+        tracing::warn!(
+            source = %app_id.source,
+            "the application ID is longer than the {APP_ID_RECOMMENDED_MAX} characters the AWS SDKs recommend"
+        );
+    }
+
     Ok(Resolved::Enabled(Settings {
         endpoint,
         endpoint_mode,
@@ -342,6 +379,7 @@ pub(crate) fn resolve(overrides: &Overrides, env: &Env) -> Result<Resolved, Conf
         timeout,
         attempts,
         role_name,
+        app_id,
         follows_mode,
     }))
 }

@@ -526,3 +526,60 @@ fn profile_file_errors_are_config_errors() {
     );
     assert_eq!(error.origin(), None);
 }
+
+#[test]
+fn app_id_from_builder_env_or_profile() {
+    assert_eq!(enabled(&Overrides::default(), &env(&[])).app_id, None);
+    let config = "[default]\nsdk_ua_app_id = profile-app\n";
+    let (_home, path, only_profile) = home_with(config, &[]);
+    let settings = enabled(&Overrides::default(), &only_profile);
+    assert_eq!(
+        settings.app_id,
+        Some(Setting::new(
+            "profile-app".to_owned(),
+            profile_source(&path, "default", "sdk_ua_app_id")
+        ))
+    );
+    assert!(
+        settings.to_string().ends_with(&format!(
+            "; app ID profile-app (profile \"default\" in {} (key sdk_ua_app_id))",
+            path.display()
+        )),
+        "{settings}"
+    );
+
+    let (_home, _path, both) = home_with(config, &[("AWS_SDK_UA_APP_ID", "env-app")]);
+    let settings = enabled(&Overrides::default(), &both);
+    assert_eq!(
+        settings.app_id,
+        Some(Setting::new(
+            "env-app".to_owned(),
+            Source::Env("AWS_SDK_UA_APP_ID")
+        ))
+    );
+
+    let overrides = Overrides {
+        app_id: Some("builder-app".into()),
+        ..Overrides::default()
+    };
+    let settings = enabled(&overrides, &both);
+    assert_eq!(
+        settings.app_id,
+        Some(Setting::new("builder-app".to_owned(), Source::Builder))
+    );
+
+    // Longer than the SDKs recommend: kept (they only warn), not refused.
+    let long = "a".repeat(60);
+    let settings = enabled(&Overrides::default(), &env(&[("AWS_SDK_UA_APP_ID", &long)]));
+    assert_eq!(settings.app_id.unwrap().value, long);
+
+    let (_home, path, bad) = home_with("[default]\nsdk_ua_app_id = my app\n", &[]);
+    let error = resolve(&Overrides::default(), &bad).unwrap_err();
+    assert!(
+        error.to_string().starts_with(&format!(
+            "invalid application ID \"my app\" from profile \"default\" in {} (key sdk_ua_app_id)",
+            path.display()
+        )),
+        "{error}"
+    );
+}

@@ -71,6 +71,29 @@ pub(crate) fn check_role_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// An application ID, as the AWS SDKs take it: at least one character,
+/// each a letter, a digit or one of ``!#$%&'*+-.^_`|~``, what a token of
+/// the `User-Agent` header allows.
+///
+/// The SDKs recommend at most 50 characters and only warn beyond that; a
+/// longer ID is accepted here too, with a warning from the caller, so that
+/// an `AWS_SDK_UA_APP_ID` the SDKs take never stops IMDS reads.
+pub(crate) fn check_app_id(id: &str) -> Result<(), String> {
+    let valid_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if id.is_empty() || !id.chars().all(valid_char) {
+        Err(
+            "expected an application ID: letters, digits or any of !#$%&'*+-.^_`|~ \
+             (no spaces), at most 50 recommended"
+                .into(),
+        )
+    } else {
+        Ok(())
+    }
+}
+
+/// The length beyond which the AWS SDKs warn about an application ID.
+pub(crate) const APP_ID_RECOMMENDED_MAX: usize = 50;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +179,21 @@ mod tests {
             "a%2Fb",
         ] {
             assert!(check_role_name(name).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn app_ids() {
+        for id in [
+            "billing",
+            "billing-agent_1.4",
+            "a!#$%&'*+-.^_`|~z",
+            &"x".repeat(80),
+        ] {
+            assert_eq!(check_app_id(id), Ok(()), "{id}");
+        }
+        for id in ["", "two words", "a/b", "a\tb", "é", "a\nb", "(x)", "a:b"] {
+            assert!(check_app_id(id).is_err(), "{id}");
         }
     }
 }
