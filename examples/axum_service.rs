@@ -38,8 +38,9 @@ use tokio::net::TcpListener;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::trace::TraceLayer;
 
-/// The user agent the service's IMDS requests carry.
-pub const USER_AGENT: &str = "axum-service/1.0";
+/// The application ID the service's IMDS requests carry, in
+/// `User-Agent: imds/VERSION app/axum-service`.
+pub const APP_ID: &str = "axum-service";
 
 /// The IMDS client the handlers share: the default settings, the IMDS at
 /// `base`, and requests traced by tower-http.
@@ -54,7 +55,7 @@ pub fn imds_client(base: &str) -> Result<imds::Client, BoxError> {
         .service(http);
     let client = imds::Client::builder()
         .endpoint(base)
-        .user_agent(USER_AGENT.parse()?)
+        .app_id(APP_ID)
         .http_service(traced)
         .build()?;
     Ok(client)

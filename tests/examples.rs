@@ -126,8 +126,11 @@ async fn axum_handlers_share_one_token() {
     );
     let log = mock.requests();
     assert!(
-        log.iter()
-            .all(|r| r.user_agent.as_deref() == Some(axum_service::USER_AGENT)),
+        log.iter().all(|r| r
+            .user_agent
+            .as_deref()
+            .is_some_and(|agent| agent.starts_with("imds/")
+                && agent.ends_with(&format!(" app/{}", axum_service::APP_ID)))),
         "{log:?}"
     );
 
