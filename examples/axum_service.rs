@@ -20,9 +20,9 @@
 //!   each request to IMDS, the token `PUT` included, gets a span and a
 //!   `debug` event. The token header is marked sensitive, and the default
 //!   spans record no headers anyway: the token never shows in the log.
-//! - **A caller tag.** The client sends `User-Agent: axum-service/1.0` on
-//!   every IMDS request, so an operator auditing IMDS traffic on the host
-//!   can tell this service apart.
+//! - **A caller tag.** The client's application ID puts `User-Agent:
+//!   imds/VERSION app/axum-service` on every IMDS request, so an operator
+//!   auditing IMDS traffic on the host can tell this service apart.
 
 use std::net::SocketAddr;
 use std::time::Duration;
