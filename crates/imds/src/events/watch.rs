@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
-use tower::retry::backoff::{Backoff, ExponentialBackoff, ExponentialBackoffMaker, MakeBackoff};
 use tower::util::rng::{HasherRng, Rng};
 
 use super::event::{Event, Interruption};
@@ -202,7 +201,7 @@ impl EventWatch {
             interval: self.interval,
             known: Snapshot::default(),
             pending: VecDeque::new(),
-            failing: None,
+            failures: 0,
             rng: HasherRng::default(),
             polled: false,
             ended: false,
@@ -309,9 +308,9 @@ struct Watcher {
     known: Snapshot,
     /// Items of the last poll not yet yielded.
     pending: VecDeque<Result<Event, Error>>,
-    /// The backoff while polls fail.
-    failing: Option<ExponentialBackoff>,
-    /// The regular interval's jitter.
+    /// Polls in a row that failed somewhere; 0 when the last one did not.
+    failures: u32,
+    /// The waits' jitter.
     rng: HasherRng,
     polled: bool,
     ended: bool,
@@ -334,16 +333,11 @@ impl Watcher {
         }
     }
 
-    /// Waits for the next poll: the interval and its jitter, or the
-    /// backoff while polls fail.
+    /// Waits for the next poll: the interval, or the backoff while polls
+    /// fail, and its jitter.
     async fn wait(&mut self) {
-        match &mut self.failing {
-            Some(backoff) => backoff.next_backoff().await,
-            None => {
-                let jitter = self.interval.mul_f64(JITTER * self.rng.next_f64());
-                tokio::time::sleep(self.interval.saturating_add(jitter)).await;
-            }
-        }
+        let wait = wait_before_poll(self.interval, self.failures, self.rng.next_f64());
+        tokio::time::sleep(wait).await;
     }
 
     /// Reads every watched kind once; queues the changes and the errors.
@@ -378,21 +372,28 @@ impl Watcher {
             }
         }
         drop(readings);
-        if !failed {
-            self.failing = None;
-        } else if self.failing.is_none() {
-            self.failing = self.backoff();
-        }
+        self.failures = if failed {
+            self.failures.saturating_add(1)
+        } else {
+            0
+        };
     }
+}
 
-    /// A fresh backoff, from one interval to [`MAX_BACKOFF_INTERVALS`].
-    fn backoff(&self) -> Option<ExponentialBackoff> {
-        let max = self.interval.saturating_mul(MAX_BACKOFF_INTERVALS);
-        // Fails only for a zero interval (benchmarks): then no backoff.
-        ExponentialBackoffMaker::new(self.interval, max, JITTER, HasherRng::default())
-            .ok()
-            .map(|mut maker| maker.make_backoff())
-    }
+/// The wait before the next poll after `failures` failed polls in a row:
+/// one interval, doubling with each failure from the second on, up to
+/// [`MAX_BACKOFF_INTERVALS`]; plus a jitter of up to [`JITTER`] of it
+/// (`random` in `0..1`). The jitter applies at the cap too (tower's
+/// `ExponentialBackoff` drops it there), so that pollers failing together
+/// still drift apart.
+fn wait_before_poll(interval: Duration, failures: u32, random: f64) -> Duration {
+    let doublings = failures
+        .saturating_sub(1)
+        .min(MAX_BACKOFF_INTERVALS.ilog2());
+    let base = interval
+        .saturating_mul(1 << doublings)
+        .min(interval.saturating_mul(MAX_BACKOFF_INTERVALS));
+    base.saturating_add(base.mul_f64(JITTER * random.clamp(0.0, 1.0)))
 }
 
 #[cfg(test)]
@@ -418,6 +419,22 @@ mod tests {
             format!("{watch:?}"),
             "EventWatch { kinds: {Spot}, interval: 1s, .. }"
         );
+    }
+
+    #[test]
+    fn waits_back_off_to_four_intervals_jittered_at_every_step() {
+        let interval = Duration::from_secs(5);
+        let waits: Vec<_> = (0..8)
+            .map(|failures| wait_before_poll(interval, failures, 0.0).as_secs())
+            .collect();
+        assert_eq!(waits, [5, 5, 10, 20, 20, 20, 20, 20]);
+        for failures in [0, 1, 2, 3, 50, u32::MAX] {
+            let low = wait_before_poll(interval, failures, 0.0);
+            let high = wait_before_poll(interval, failures, 0.999);
+            assert!(high > low, "no jitter after {failures} failures");
+            assert!(high < low.mul_f64(1.0 + JITTER), "{failures}");
+        }
+        assert_eq!(wait_before_poll(Duration::ZERO, 9, 0.5), Duration::ZERO);
     }
 
     #[test]
