@@ -506,7 +506,7 @@ fn samples_dir() -> Option<PathBuf> {
         "../shared/iid-samples not found at {} (CI is set: a skip is a failure)",
         dir.display()
     );
-    eprintln!("skipped: ../shared/iid-samples not found");
+    skip_note("skipped: ../shared/iid-samples not found");
     None
 }
 
@@ -639,4 +639,11 @@ async fn with_vv_no_signature_reaches_stderr() {
             assert!(!run.stderr.contains(secret.as_str()), "{run:?}");
         }
     }
+}
+
+/// Says a test skipped, on the stderr handle itself: libtest captures
+/// `eprintln!` of passing tests, and a skip must show.
+fn skip_note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
