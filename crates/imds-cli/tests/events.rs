@@ -301,6 +301,55 @@ pub async fn a_failing_exec_is_reported(mock: &impl EventSource) {
     );
 }
 
+/// `--exec-timeout`: a command still running is killed (with the `sleep`
+/// it started: else it would hold imds's stderr open and `exit` would
+/// find no end to it), reported, counted as failed, and watching goes on.
+pub async fn a_hanging_exec_is_killed(mock: &impl EventSource) {
+    mock.set_autoscaling(in_service()).await;
+    let sandbox = Sandbox::new();
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &[
+            "events",
+            "--watch",
+            "--interval",
+            "1s",
+            "--until",
+            "spot",
+            "--exec",
+            "sleep 1000",
+            "--exec-timeout",
+            "1s",
+        ],
+        &[(path_env().0, &path_env().1)],
+    );
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "autoscaling", "change": "appeared", "current": "InService"})
+    );
+    // Made while the first command hangs: seen once it is killed.
+    mock.set_spot(spot("terminate")).await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "spot", "change": "appeared", "current": spot("terminate")})
+    );
+    let exit = watching.exit().await;
+    assert_eq!(exit.code, 1, "{exit:?}");
+    assert_eq!(exit.rest, Vec::<String>::new());
+    let killed = "imds: --exec's command was killed after running for 1s; \
+                  raise --exec-timeout to give it longer";
+    let lines: Vec<&str> = exit.stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            &format!("{killed} (event: autoscaling appeared)")[..],
+            &format!("{killed} (event: spot appeared)"),
+            "imds: --exec's command failed for the spot event --until waited for",
+        ]
+    );
+}
+
 /// A closed stdout ends the watch, successfully.
 pub async fn a_closed_stdout_ends_the_watch(mock: &impl EventSource) {
     mock.set_autoscaling(in_service()).await;
@@ -350,6 +399,7 @@ against_both_mocks! {
     events_watch_until_spot_exits_when_the_notice_appears: until_spot_exits_when_the_notice_appears;
     events_watch_exec_runs_a_command_per_change: exec_runs_a_command_per_change;
     events_watch_exec_failing_is_reported: a_failing_exec_is_reported;
+    events_watch_exec_hanging_is_killed_after_its_timeout: a_hanging_exec_is_killed;
     events_watch_ends_when_stdout_closes: a_closed_stdout_ends_the_watch;
 }
 

@@ -33,17 +33,21 @@ Warmed:Terminated. Its kinds are watched too.
 --exec CMD runs `sh -c CMD` for each change, one at a time, after printing
 it: the JSON line on its stdin, IMDS_EVENT_KIND and IMDS_EVENT_CHANGE in its
 environment, its output on stderr (stdout stays JSON lines). A failing CMD is
-reported and watching goes on.
+reported and watching goes on. CMD runs in a process group of its own; one
+still running after --exec-timeout (60s unless given) is killed with that
+group (the commands it started too, unless they left the group) and counts
+as failed, so a hanging CMD never stops the watch.
 
 Examples:
   imds events                                       the state now
   imds events --watch                               every change, every 5 s
   imds events --watch --until spot,autoscaling && drain-my-node
   imds events --watch --kinds maintenance --exec 'logger -t imds-events'
+  imds events --watch --until spot --exec ./drain.sh --exec-timeout 110s
 
 Exit status: 0 when --until's event is seen (or stdout is closed); 1 when
---exec's CMD fails for that event; 4 when IMDS is disabled. Without --watch,
-as for every command.";
+--exec's CMD fails (or is killed) for that event; 4 when IMDS is disabled.
+Without --watch, as for every command.";
 
 /// The flags of `imds events`.
 #[derive(Debug, ClapArgs)]
@@ -76,9 +80,27 @@ pub struct EventsArgs {
     /// stdin and its kind in IMDS_EVENT_KIND.
     #[arg(long, value_name = "CMD", requires = "watch")]
     pub exec: Option<String>,
+
+    /// Kill --exec's CMD, and its process group, when it runs longer than
+    /// DURATION: seconds (`90`) or a duration (`30s`, `5m`) [default: 60s].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = crate::cli::parse_timeout,
+        requires = "exec"
+    )]
+    pub exec_timeout: Option<Duration>,
 }
 
+/// How long --exec's CMD may run when --exec-timeout is not given.
+pub const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl EventsArgs {
+    /// How long --exec's CMD may run: --exec-timeout, else 60 s.
+    pub fn exec_timeout(&self) -> Duration {
+        self.exec_timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT)
+    }
+
     /// The kinds to poll: --kinds (all when not given) and --until's.
     pub fn watched(&self) -> Vec<EventKind> {
         if self.kinds.is_empty() {
@@ -149,6 +171,17 @@ mod tests {
             ]
         );
         assert_eq!(args.exec.as_deref(), Some("cat"));
+        assert_eq!(args.exec_timeout(), Duration::from_secs(60));
+        for (given, expected) in [
+            ("500ms", Duration::from_millis(500)),
+            ("90", Duration::from_secs(90)),
+            ("0.5", Duration::from_millis(500)),
+            ("5m", Duration::from_secs(300)),
+        ] {
+            let args = events(&["--watch", "--exec", "cat", "--exec-timeout", given]).unwrap();
+            assert_eq!(args.exec_timeout, Some(expected), "{given}");
+            assert_eq!(args.exec_timeout(), expected, "{given}");
+        }
         assert_eq!(
             events(&["--watch", "--interval", "1"]).unwrap().interval,
             Some(Duration::from_secs(1))
@@ -166,9 +199,41 @@ mod tests {
             &["--kinds", "weather"],
             &["--kinds", "Spot"],
             &["--watch", "--until", ""],
+            // --exec-timeout needs --exec, and a duration longer than zero.
+            &["--watch", "--exec-timeout", "5s"],
+            &["--exec-timeout", "5s"],
+            &["--watch", "--exec", "true", "--exec-timeout", "0"],
+            &["--watch", "--exec", "true", "--exec-timeout", "soon"],
+            &["--watch", "--exec", "true", "--exec-timeout", "-1"],
+            &["--watch", "--exec", "true", "--exec-timeout", ""],
+            &["--watch", "--exec", "true", "--exec-timeout"],
         ] {
             let error = events(argv).map(|_| ()).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn exec_timeout_needs_exec_and_a_duration() {
+        use clap::error::ErrorKind;
+        // Refused for the reason given, not as an unknown flag.
+        for (argv, kind) in [
+            (
+                &["--watch", "--exec-timeout", "5s"][..],
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                &["--watch", "--exec", "true", "--exec-timeout", "soon"],
+                ErrorKind::ValueValidation,
+            ),
+            (
+                &["--watch", "--exec", "true", "--exec-timeout", "0s"],
+                ErrorKind::ValueValidation,
+            ),
+        ] {
+            let error = events(argv).map(|_| ()).unwrap_err();
+            assert_eq!((error.kind(), error.exit_code()), (kind, 2), "{argv:?}");
+            assert!(error.to_string().contains("--exec"), "{error}");
         }
     }
 }

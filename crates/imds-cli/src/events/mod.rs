@@ -4,6 +4,8 @@
 mod args;
 mod exec;
 
+use std::time::Duration;
+
 use futures_util::StreamExt;
 use imds::Client;
 use imds::events::{
@@ -13,6 +15,7 @@ use imds::events::{
 use serde::Serialize;
 
 pub use self::args::{EventsArgs, HELP};
+use self::exec::Outcome;
 use crate::exit::Failure;
 use crate::output;
 
@@ -47,7 +50,7 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
             return Ok(()); // stdout closed: nobody is listening
         }
         let ran = match &args.exec {
-            Some(command) => run_exec(command, &event, &line).await,
+            Some(command) => run_exec(command, args.exec_timeout(), &event, &line).await,
             None => true,
         };
         if args.until.contains(&event.kind()) && event.is_warning() {
@@ -64,12 +67,17 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Runs `--exec`'s command for `event`; `false` (and a line on stderr)
-/// when it could not run or failed.
-async fn run_exec(command: &str, event: &Event, line: &str) -> bool {
-    let failure = match exec::run(command, event, line).await {
-        Ok(status) if status.success() => return true,
-        Ok(status) => format!("exited with {status}"),
+/// Runs `--exec`'s command for `event`, killing it after `timeout`;
+/// `false` (and a line on stderr) when it could not run, failed or was
+/// killed.
+async fn run_exec(command: &str, timeout: Duration, event: &Event, line: &str) -> bool {
+    let failure = match exec::run(command, event, line, timeout).await {
+        Ok(Outcome::Exited(status)) if status.success() => return true,
+        Ok(Outcome::Exited(status)) => format!("exited with {status}"),
+        Ok(Outcome::TimedOut) => format!(
+            "was killed after running for {}; raise --exec-timeout to give it longer",
+            humantime::format_duration(timeout)
+        ),
         Err(error) => format!("could not be run: {error}"),
     };
     eprintln!(

@@ -232,7 +232,12 @@ impl Watching {
                 rest.push(line);
             }
         }
-        let _ = (&mut self.stderr_task).await;
+        // Its stderr ends when every process holding it (imds, and what
+        // --exec started) has exited.
+        tokio::time::timeout(PATIENCE, &mut self.stderr_task)
+            .await
+            .expect("stderr closed: no process left holding it")
+            .ok();
         rest
     }
 
