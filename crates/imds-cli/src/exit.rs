@@ -9,11 +9,15 @@
 //! | 4 | IMDS is disabled, unreachable, silent, or turned off on the instance; `wait` ran out of time |
 //! | 5 | the instance identity was not verified: a signature or policy check failed |
 //! | 126, 127 | `exec`: CMD cannot be run, or is not found (as shells say) |
+//! | 129, 130, 143 | `events --watch --exec` stopped by SIGHUP, SIGINT or SIGTERM, after killing the command in progress |
 //!
 //! `imds events --watch` runs until it is killed, and reports failed polls
 //! on stderr without stopping. It exits 0 as soon as `--until`'s event is
 //! seen, or when stdout is closed; 1 when `--exec`'s command failed for the
-//! event `--until` waited for; 4 when IMDS is disabled.
+//! event `--until` waited for; 4 when IMDS is disabled. With `--exec`, it
+//! handles SIGINT, SIGTERM and SIGHUP itself (the command runs in a process
+//! group of its own, out of a terminal's reach): it kills the command in
+//! progress with its group and exits with 128 + the signal's number.
 
 use std::error::Error as _;
 use std::fmt;
@@ -54,6 +58,13 @@ pub enum Failure {
     NotVerified(String),
     /// Anything else.
     Other(String),
+    /// `events --watch --exec` was stopped by a signal: 128 + its number.
+    Stopped {
+        /// The exit code.
+        code: u8,
+        /// Which signal, and what was killed.
+        message: String,
+    },
     /// `exec` could not run the command: [`CANNOT_RUN`] or
     /// [`COMMAND_NOT_FOUND`].
     CannotRun {
@@ -74,7 +85,7 @@ impl Failure {
             Self::NoToken => UNAVAILABLE,
             Self::NotVerified(_) => NOT_VERIFIED,
             Self::Other(_) => FAILURE,
-            Self::CannotRun { code, .. } => *code,
+            Self::CannotRun { code, .. } | Self::Stopped { code, .. } => *code,
         }
     }
 
@@ -163,7 +174,8 @@ impl fmt::Display for Failure {
             Self::Usage(message)
             | Self::Other(message)
             | Self::NotVerified(message)
-            | Self::CannotRun { message, .. } => {
+            | Self::CannotRun { message, .. }
+            | Self::Stopped { message, .. } => {
                 writeln!(f, "imds: {message}")
             }
             Self::NoToken => writeln!(

@@ -403,6 +403,85 @@ against_both_mocks! {
     events_watch_ends_when_stdout_closes: a_closed_stdout_ends_the_watch;
 }
 
+/// Sends `signal` (`TERM`, `INT`) to process `pid`.
+async fn send(signal: &str, pid: u32) {
+    let status = tokio::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+#[tokio::test]
+async fn events_watch_exec_stopped_by_a_signal_kills_the_command_first() {
+    let mock = imds_mock::MockImds::start_default().await.unwrap();
+    mock.set_autoscaling(serde_json::from_value(in_service()).unwrap());
+    let sandbox = Sandbox::new();
+    let dir = tempfile::tempdir().unwrap();
+    // The command writes its PID into a FIFO read here: the signal is sent
+    // once it runs (in its own process group, out of reach of a terminal's
+    // Ctrl-C).
+    let fifo = dir.path().join("started");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Read-write, so that reading waits for the line rather than seeing
+    // the end of a FIFO nobody has opened for writing yet.
+    let started = tokio::net::unix::pipe::OpenOptions::new()
+        .read_write(true)
+        .open_receiver(&fifo)
+        .unwrap();
+    let command = format!("echo $$ > '{}'; exec sleep 1000", fifo.display());
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &["events", "--watch", "--exec", &command],
+        &[(path_env().0, &path_env().1)],
+    );
+    assert_eq!(watching.next_json().await["kind"], "autoscaling");
+    let mut pid = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(started), &mut pid)
+        .await
+        .unwrap();
+    let hook: u32 = pid.trim().parse().unwrap();
+    send("TERM", watching.pid()).await;
+    let exit = watching.exit().await;
+    assert_eq!(exit.code, 143, "{exit:?}");
+    assert_eq!(
+        exit.stderr,
+        "imds: stopped by SIGTERM; --exec's command was killed with its process group\n"
+    );
+    let alive = std::process::Command::new("kill")
+        .args(["-0", &hook.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        !alive.success(),
+        "the command ({hook}) was killed and reaped"
+    );
+
+    // A Ctrl-C (SIGINT) ends the watch the same way (whether `true` is
+    // still running or not).
+    let mut watching = Watching::spawn(
+        &sandbox,
+        &mock.base_url(),
+        &["events", "--watch", "--exec", "true"],
+        &[(path_env().0, &path_env().1)],
+    );
+    assert_eq!(watching.next_json().await["kind"], "autoscaling");
+    send("INT", watching.pid()).await;
+    let exit = watching.exit().await;
+    assert_eq!(exit.code, 130, "{exit:?}");
+    assert!(
+        exit.stderr.starts_with("imds: stopped by SIGINT"),
+        "{exit:?}"
+    );
+}
+
 #[tokio::test]
 async fn events_watch_on_a_disabled_imds_exits_4_at_once() {
     let sandbox = Sandbox::new();

@@ -47,7 +47,8 @@ Examples:
 
 Exit status: 0 when --until's event is seen (or stdout is closed); 1 when
 --exec's CMD fails (or is killed) for that event; 4 when IMDS is disabled.
-Without --watch, as for every command.";
+With --exec, SIGINT (Ctrl-C), SIGTERM or SIGHUP kills the running CMD with
+its group and exits 130, 143 or 129. Without --watch, as for every command.";
 
 /// The flags of `imds events`.
 #[derive(Debug, ClapArgs)]

@@ -10,6 +10,8 @@ use rustix::process::{Pid, Signal, kill_process_group};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
+use super::stop::Stopped;
+
 /// How long a killed command has to be reaped before the watch goes on
 /// without it (tokio then reaps it when it dies). SIGKILL is not caught;
 /// only a process stuck in the kernel takes longer.
@@ -23,18 +25,23 @@ pub enum Outcome {
     /// It ran longer than the timeout and was killed, with its process
     /// group.
     TimedOut,
+    /// A signal stopped the watch while it ran: it was killed, with its
+    /// process group.
+    Stopped(Stopped),
 }
 
 /// Runs `sh -c command` for `event`: `json` (its JSON line) on its stdin,
 /// `IMDS_EVENT_KIND` and `IMDS_EVENT_CHANGE` in its environment, its
 /// stdout and stderr on this process's stderr (stdout carries JSON lines
-/// only). Waits for it to exit, for at most `timeout`: then it is killed,
-/// with the processes of its process group (see [`run_in_group`]).
+/// only). Waits for it to exit, for at most `timeout` and until `stop`
+/// resolves: then it is killed, with the processes of its process group
+/// (see [`run_in_group`]).
 pub async fn run(
     command: &str,
     event: &Event,
     json: &str,
     timeout: Duration,
+    stop: impl Future<Output = Stopped>,
 ) -> io::Result<Outcome> {
     let mut sh = Command::new("sh");
     sh.arg("-c")
@@ -43,7 +50,7 @@ pub async fn run(
         .env("IMDS_EVENT_CHANGE", event.change())
         .stdout(io::stderr())
         .stderr(Stdio::inherit());
-    run_in_group(sh, json, timeout).await
+    run_in_group(sh, json, timeout, stop).await
 }
 
 /// Spawns `command` in a new process group (the group's ID is its process
@@ -55,8 +62,14 @@ pub async fn run(
 /// reaped.
 ///
 /// Its own group also keeps a terminal's Ctrl-C (sent to the foreground
-/// group) from reaching it.
-async fn run_in_group(mut command: Command, json: &str, timeout: Duration) -> io::Result<Outcome> {
+/// group) from reaching it: `stop` stands for it, and kills it the same
+/// way.
+async fn run_in_group(
+    mut command: Command,
+    json: &str,
+    timeout: Duration,
+    stop: impl Future<Output = Stopped>,
+) -> io::Result<Outcome> {
     let mut child = command
         .stdin(Stdio::piped())
         .process_group(0)
@@ -74,18 +87,19 @@ async fn run_in_group(mut command: Command, json: &str, timeout: Duration) -> io
             }
         } // Closed: EOF for the command.
         child.wait().await
-    })
-    .await;
-    match ran {
-        Ok(status) => status.map(Outcome::Exited),
-        Err(_elapsed) => {
-            kill_group(&mut child);
-            // Reaped here; should SIGKILL not end it within REAP_PATIENCE,
-            // the child is dropped and tokio reaps it once it dies.
-            let _ = tokio::time::timeout(REAP_PATIENCE, child.wait()).await;
-            Ok(Outcome::TimedOut)
-        }
-    }
+    });
+    let outcome = tokio::select! {
+        ran = ran => match ran {
+            Ok(status) => return status.map(Outcome::Exited),
+            Err(_elapsed) => Outcome::TimedOut,
+        },
+        stopped = stop => Outcome::Stopped(stopped),
+    };
+    kill_group(&mut child);
+    // Reaped here; should SIGKILL not end it within REAP_PATIENCE, the
+    // child is dropped and tokio reaps it once it dies.
+    let _ = tokio::time::timeout(REAP_PATIENCE, child.wait()).await;
+    Ok(outcome)
 }
 
 /// SIGKILL to `child`'s process group, and to `child` itself as well (in
@@ -108,6 +122,7 @@ fn kill_group(child: &mut Child) {
 mod tests {
     use super::*;
     use imds::events::{Change, TargetLifecycleState};
+    use std::future::pending;
     use std::os::fd::OwnedFd;
     use tokio::io::AsyncReadExt;
     use tokio::time::Instant;
@@ -142,7 +157,7 @@ mod tests {
             out.display()
         );
         let timeout = Duration::from_secs(60);
-        let outcome = run(&command, &event, "{\"json\":1}\n", timeout).await;
+        let outcome = run(&command, &event, "{\"json\":1}\n", timeout, pending()).await;
         assert!(
             matches!(outcome, Ok(Outcome::Exited(status)) if status.success()),
             "{outcome:?}"
@@ -151,14 +166,14 @@ mod tests {
             std::fs::read_to_string(&out).unwrap(),
             "autoscaling appeared {\"json\":1}\n"
         );
-        let outcome = run("exit 3", &event, "{}\n", timeout).await;
+        let outcome = run("exit 3", &event, "{}\n", timeout, pending()).await;
         assert!(
             matches!(outcome, Ok(Outcome::Exited(status)) if status.code() == Some(3)),
             "{outcome:?}"
         );
         // A command that ignores a large stdin is no error.
         let big = "x".repeat(1 << 20);
-        let outcome = run("true", &event, &big, timeout).await;
+        let outcome = run("true", &event, &big, timeout, pending()).await;
         assert!(
             matches!(outcome, Ok(Outcome::Exited(status)) if status.success()),
             "{outcome:?}"
@@ -172,7 +187,14 @@ mod tests {
         // `exec`: the process killed is the one that wrote its PID.
         let command = format!("echo $$ > '{}'; exec sleep 30", pid_file.display());
         let start = Instant::now();
-        let outcome = run(&command, &event(), "{}\n", Duration::from_millis(300)).await;
+        let outcome = run(
+            &command,
+            &event(),
+            "{}\n",
+            Duration::from_millis(300),
+            pending(),
+        )
+        .await;
         let took = start.elapsed();
         assert!(matches!(outcome, Ok(Outcome::TimedOut)), "{outcome:?}");
         assert!(took < PATIENCE, "took {took:?}, not killed at its timeout");
@@ -190,7 +212,14 @@ mod tests {
         // 1 MiB fills the pipe: the write blocks, under the same timeout.
         let big = "x".repeat(1 << 20);
         let start = Instant::now();
-        let outcome = run("sleep 30", &event(), &big, Duration::from_millis(300)).await;
+        let outcome = run(
+            "sleep 30",
+            &event(),
+            &big,
+            Duration::from_millis(300),
+            pending(),
+        )
+        .await;
         assert!(matches!(outcome, Ok(Outcome::TimedOut)), "{outcome:?}");
         assert!(start.elapsed() < PATIENCE);
     }
@@ -208,7 +237,7 @@ mod tests {
             .stdout(writer)
             .stderr(Stdio::null());
         let start = Instant::now();
-        let outcome = run_in_group(sh, "", Duration::from_millis(300)).await;
+        let outcome = run_in_group(sh, "", Duration::from_millis(300), pending()).await;
         assert!(matches!(outcome, Ok(Outcome::TimedOut)), "{outcome:?}");
         assert!(start.elapsed() < PATIENCE);
         // `sleep` never closes its stdout: the end of the pipe is its exit
@@ -230,5 +259,47 @@ mod tests {
         };
         assert_ne!(sh_pid, sleep_pid);
         assert!(!exists(sh_pid).await, "sh ({sh_pid}) was killed and reaped");
+    }
+
+    #[tokio::test]
+    async fn a_stop_kills_the_command_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        // The command says "up" on a pipe read here once its PID is
+        // written; the stop comes then, long before the timeout.
+        let (reader, writer) = std::io::pipe().unwrap();
+        let mut reader =
+            tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader)).expect("a pipe");
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!(
+                "echo $$ > '{}'; echo up; exec sleep 30",
+                pid_file.display()
+            ))
+            .stdout(writer)
+            .stderr(Stdio::null());
+        let stopped = Stopped {
+            name: "SIGTERM",
+            code: 143,
+        };
+        let stop = async move {
+            let mut line = [0u8; 3];
+            reader.read_exact(&mut line).await.unwrap();
+            assert_eq!(&line, b"up\n");
+            stopped
+        };
+        let start = Instant::now();
+        let outcome = run_in_group(sh, "", Duration::from_secs(3600), stop).await;
+        assert!(
+            matches!(outcome, Ok(Outcome::Stopped(s)) if s == stopped),
+            "{outcome:?}"
+        );
+        assert!(start.elapsed() < PATIENCE);
+        let pid: u32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(!exists(pid).await, "process {pid} is still there");
     }
 }

@@ -3,6 +3,7 @@
 
 mod args;
 mod exec;
+mod stop;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 pub use self::args::{EventsArgs, HELP};
 use self::exec::Outcome;
+use self::stop::{Stop, Stopped};
 use crate::exit::Failure;
 use crate::output;
 
@@ -34,7 +36,24 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
         )?);
     }
     let mut events = watch.stream();
-    while let Some(item) = events.next().await {
+    // With --exec, signals are ours to handle (see `stop`); without, they
+    // end the process as usual.
+    let mut stop = match args.exec {
+        Some(_) => Some(
+            Stop::listen()
+                .map_err(|error| Failure::Other(format!("cannot listen for signals: {error}")))?,
+        ),
+        None => None,
+    };
+    loop {
+        let item = match stop.as_mut() {
+            Some(stop) => tokio::select! {
+                item = events.next() => item,
+                stopped = stop.received() => return Err(stopped_failure(stopped, false)),
+            },
+            None => events.next().await,
+        };
+        let Some(item) = item else { break };
         let event = match item {
             Ok(event) => event,
             // The first item, at once, and the stream's last.
@@ -49,9 +68,16 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
         if !output::try_write_stdout(line.as_bytes())? {
             return Ok(()); // stdout closed: nobody is listening
         }
-        let ran = match &args.exec {
-            Some(command) => run_exec(command, args.exec_timeout(), &event, &line).await,
-            None => true,
+        let ran = match (&args.exec, stop.as_mut()) {
+            (Some(command), Some(stop)) => {
+                let stopping = stop.received();
+                match run_exec(command, args.exec_timeout(), &event, &line, stopping).await {
+                    Ran::Succeeded => true,
+                    Ran::Failed => false,
+                    Ran::Stopped(stopped) => return Err(stopped_failure(stopped, true)),
+                }
+            }
+            _ => true,
         };
         if args.until.contains(&event.kind()) && event.is_warning() {
             return if ran {
@@ -67,12 +93,28 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Runs `--exec`'s command for `event`, killing it after `timeout`;
-/// `false` (and a line on stderr) when it could not run, failed or was
-/// killed.
-async fn run_exec(command: &str, timeout: Duration, event: &Event, line: &str) -> bool {
-    let failure = match exec::run(command, event, line, timeout).await {
-        Ok(Outcome::Exited(status)) if status.success() => return true,
+/// How `--exec`'s command ended, for the watch.
+enum Ran {
+    Succeeded,
+    /// It could not run, failed or was killed at its timeout (a line on
+    /// stderr said so).
+    Failed,
+    /// A signal stopped the watch; the command was killed.
+    Stopped(Stopped),
+}
+
+/// Runs `--exec`'s command for `event`, killing it after `timeout` or
+/// when `stop` resolves.
+async fn run_exec(
+    command: &str,
+    timeout: Duration,
+    event: &Event,
+    line: &str,
+    stop: impl Future<Output = Stopped>,
+) -> Ran {
+    let failure = match exec::run(command, event, line, timeout, stop).await {
+        Ok(Outcome::Exited(status)) if status.success() => return Ran::Succeeded,
+        Ok(Outcome::Stopped(stopped)) => return Ran::Stopped(stopped),
         Ok(Outcome::Exited(status)) => format!("exited with {status}"),
         Ok(Outcome::TimedOut) => format!(
             "was killed after running for {}; raise --exec-timeout to give it longer",
@@ -85,7 +127,23 @@ async fn run_exec(command: &str, timeout: Duration, event: &Event, line: &str) -
         event.kind(),
         event.change()
     );
-    false
+    Ran::Failed
+}
+
+/// The watch's end on a signal: exit 128 + its number, as shells report.
+fn stopped_failure(stopped: Stopped, killed_command: bool) -> Failure {
+    let message = if killed_command {
+        format!(
+            "stopped by {}; --exec's command was killed with its process group",
+            stopped.name
+        )
+    } else {
+        format!("stopped by {}", stopped.name)
+    };
+    Failure::Stopped {
+        code: stopped.code,
+        message,
+    }
 }
 
 /// `imds events`'s document: the watched kinds, by name, in kind order.

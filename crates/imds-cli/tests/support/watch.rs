@@ -241,6 +241,11 @@ impl Watching {
         rest
     }
 
+    /// Its process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("still running")
+    }
+
     /// Whether it is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
