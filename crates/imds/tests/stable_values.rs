@@ -186,22 +186,28 @@ async fn the_app_id_tags_every_request_and_wins_over_the_layer() {
     );
 }
 
-#[test]
-fn an_invalid_app_id_is_refused_naming_its_source() {
-    let error = support::isolated()
-        .env(imds::Env::from_map([("AWS_SDK_UA_APP_ID", "two words")]))
-        .build()
-        .unwrap_err();
-    let message = error.to_string();
-    assert!(
-        message.starts_with(
-            "invalid application ID \"two words\" from environment variable AWS_SDK_UA_APP_ID"
-        ),
-        "{message}"
-    );
+#[tokio::test]
+async fn an_invalid_app_id_is_an_error_in_code_and_left_out_from_the_environment() {
     let error = support::isolated().app_id("a/b").build().unwrap_err();
     assert!(
-        error.to_string().contains("application ID \"a/b\""),
+        error
+            .to_string()
+            .starts_with("invalid application ID \"a/b\" from the client builder"),
         "{error}"
+    );
+
+    // The AWS SDKs share AWS_SDK_UA_APP_ID and never refuse it: neither
+    // does the client, which reads on without the tag.
+    let mock = MockImds::start_default().await.unwrap();
+    let client = builder_for(&mock)
+        .env(imds::Env::from_map([("AWS_SDK_UA_APP_ID", "two words")]))
+        .build()
+        .unwrap();
+    assert_eq!(client.settings().unwrap().app_id, None);
+    client.instance_id().await.unwrap();
+    assert!(
+        mock.requests().iter().all(|r| r.user_agent.is_none()),
+        "{:?}",
+        mock.requests()
     );
 }

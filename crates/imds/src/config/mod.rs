@@ -36,12 +36,15 @@
 //!   `imds/VERSION app/ID`, as the AWS SDKs tag theirs, so that an operator
 //!   auditing IMDS traffic can tell applications apart. Letters, digits and
 //!   ``!#$%&'*+-.^_`|~``; over 50 characters draws a warning, as in the SDKs.
+//!   The one exception to the rule below: an invalid ID from the
+//!   environment or the profile, which every AWS SDK reads too and none
+//!   refuses, is left out with a warning (given in code, it is an error).
 //! - A value is trimmed; an empty value counts as unset.
 //!
-//! Any invalid value, even of a setting that ends up unused (an invalid mode
-//! beside an explicit endpoint), is a [`ConfigError`] that names the setting,
-//! the value and where it came from: a typo is reported, never silently
-//! replaced by a default.
+//! Any other invalid value, even of a setting that ends up unused (an
+//! invalid mode beside an explicit endpoint), is a [`ConfigError`] that
+//! names the setting, the value and where it came from: a typo is reported,
+//! never silently replaced by a default.
 //!
 //! When IMDS is disabled (`AWS_EC2_METADATA_DISABLED=true`, or
 //! [`ClientBuilder::disabled`](crate::ClientBuilder::disabled)), that is the
@@ -360,7 +363,22 @@ pub(crate) fn resolve(overrides: &Overrides, env: &Env) -> Result<Resolved, Conf
             check_app_id(id).map_err(|reason| invalid_builder(APP_ID.name, id.clone(), reason))?;
             Some(Setting::new(id.clone(), Source::Builder))
         }
-        None => layers.lookup(&APP_ID, |id| check_app_id(id).map(|()| id.to_owned()))?,
+        // The SDKs read these too and take what they cannot use with a
+        // warning (aws-config) or mend it (the JS SDK): a tag never stops
+        // IMDS reads.
+        None => layers
+            .lookup(&APP_ID, |id| Ok(id.to_owned()))?
+            .and_then(|id| match check_app_id(&id.value) {
+                Ok(()) => Some(id),
+                Err(reason) => {
+                    tracing::warn!(
+                        source = %id.source,
+                        "the application ID {:?} is not used: {reason}",
+                        id.value
+                    );
+                    None
+                }
+            }),
     };
     if let Some(app_id) = app_id
         .as_ref()

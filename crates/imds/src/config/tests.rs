@@ -573,13 +573,22 @@ fn app_id_from_builder_env_or_profile() {
     let settings = enabled(&Overrides::default(), &env(&[("AWS_SDK_UA_APP_ID", &long)]));
     assert_eq!(settings.app_id.unwrap().value, long);
 
-    let (_home, path, bad) = home_with("[default]\nsdk_ua_app_id = my app\n", &[]);
-    let error = resolve(&Overrides::default(), &bad).unwrap_err();
+    // Invalid in the profile or the environment, which the SDKs share and
+    // never refuse: left out (with a warning), not an error.
+    let (_home, _path, bad) = home_with("[default]\nsdk_ua_app_id = my app\n", &[]);
+    assert_eq!(enabled(&Overrides::default(), &bad).app_id, None);
+    let bad = env(&[("AWS_SDK_UA_APP_ID", "a/b")]);
+    assert_eq!(enabled(&Overrides::default(), &bad).app_id, None);
+    // In code, an error.
+    let overrides = Overrides {
+        app_id: Some("my app".into()),
+        ..Overrides::default()
+    };
+    let error = resolve(&overrides, &env(&[])).unwrap_err();
     assert!(
-        error.to_string().starts_with(&format!(
-            "invalid application ID \"my app\" from profile \"default\" in {} (key sdk_ua_app_id)",
-            path.display()
-        )),
+        error
+            .to_string()
+            .starts_with("invalid application ID \"my app\" from the client builder: "),
         "{error}"
     );
 }

@@ -81,11 +81,7 @@ pub(crate) fn check_role_name(name: &str) -> Result<(), String> {
 pub(crate) fn check_app_id(id: &str) -> Result<(), String> {
     let valid_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if id.is_empty() || !id.chars().all(valid_char) {
-        Err(
-            "expected an application ID: letters, digits or any of !#$%&'*+-.^_`|~ \
-             (no spaces), at most 50 recommended"
-                .into(),
-        )
+        Err("only letters, digits and any of !#$%&'*+-.^_`|~ are allowed, no spaces".into())
     } else {
         Ok(())
     }
