@@ -109,6 +109,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
+    /// Tag every request with `User-Agent: imds/VERSION app/ID`, so that
+    /// IMDS audits can tell callers apart (instead of AWS_SDK_UA_APP_ID's).
+    #[arg(long, global = true, value_name = "ID")]
+    pub app_id: Option<String>,
+
     /// Neither read nor write the token cache: fetch a new token.
     #[arg(long, global = true)]
     pub no_token_cache: bool,

@@ -74,6 +74,9 @@ impl Session {
         if let Some(profile) = &global.profile {
             builder = builder.profile(profile);
         }
+        if let Some(app_id) = &global.app_id {
+            builder = builder.app_id(app_id);
+        }
         if let Some(role) = options.role {
             builder = builder.role_name(role);
         }

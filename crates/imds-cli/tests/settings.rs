@@ -414,6 +414,34 @@ async fn the_app_id_from_the_environment_tags_every_request() {
         "{log:?}"
     );
 
+    // The flag wins over the environment; an invalid one is a usage error.
+    mock.clear_requests();
+    Sandbox::new()
+        .run_with(
+            &mock.base_url(),
+            &["--app-id", "from-flag", "get", "meta-data/instance-id"],
+            &[("AWS_SDK_UA_APP_ID", "nightly-backup")],
+        )
+        .await
+        .ok();
+    let expected = format!("imds/{} app/from-flag", env!("CARGO_PKG_VERSION"));
+    assert!(
+        mock.requests()
+            .iter()
+            .all(|r| r.user_agent.as_deref() == Some(&*expected)),
+        "{:?}",
+        mock.requests()
+    );
+    let run = Sandbox::new()
+        .run(&mock.base_url(), &["--app-id", "a b", "token"])
+        .await
+        .fails(2);
+    assert!(
+        run.stderr
+            .contains("invalid application ID \"a b\" given on the command line"),
+        "{run:?}"
+    );
+
     // One the CLI cannot use (the AWS SDKs never refuse it either): a
     // warning naming it, and the read goes on without the tag.
     mock.clear_requests();
