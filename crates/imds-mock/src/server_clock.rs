@@ -58,7 +58,8 @@ fn anchor() -> (SystemTime, Instant) {
 
 // The workspace reads wall time through `tower_imds::clock`; the mock keeps
 // its own clock because it shares no code with the client it checks. This
-// is the mock's one read of the system's clocks.
+// is the library's one read of the system's clocks (the binary's AEMM front
+// reads the wall clock once more, at start, for AEMM's default windows).
 #[allow(clippy::disallowed_methods)]
 fn read_system_clocks() -> (SystemTime, std::time::Instant) {
     (SystemTime::now(), std::time::Instant::now())
