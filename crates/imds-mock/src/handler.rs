@@ -30,6 +30,12 @@ use crate::tree::{Lookup, Node, Tree};
 /// The token endpoint.
 pub const TOKEN_PATH: &str = "/latest/api/token";
 
+/// Whether a request is a token `PUT` as IMDS routes it: repeated slashes
+/// do not count (the JavaScript SDK sends `//latest/api/token`).
+pub(crate) fn is_token_put(method: &Method, path: &str) -> bool {
+    method == Method::PUT && path::route(path) == TOKEN_PATH
+}
+
 /// Response bodies are always complete in memory.
 pub(crate) type Body = Full<Bytes>;
 

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::{Config, ConfigBuilder};
-use crate::handler::{self, State, TOKEN_PATH};
+use crate::handler::{self, State};
 use crate::hop_limit::PutHopLimit;
 use crate::path::normalize;
 use crate::stats::{RecordedRequest, Stats};
@@ -431,8 +431,10 @@ async fn serve_connection(
     let request_shutdown = shutdown.clone();
     let service = service_fn(move |request: http::Request<_>| {
         if let Some(hop_limit) = &hop_limit {
-            hop_limit
-                .on_request(request.method() == Method::PUT && request.uri().path() == TOKEN_PATH);
+            hop_limit.on_request(handler::is_token_put(
+                request.method(),
+                request.uri().path(),
+            ));
         }
         handler::handle(Arc::clone(&state), request, request_shutdown.clone())
     });

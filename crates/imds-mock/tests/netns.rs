@@ -52,8 +52,11 @@ async fn spawn_in(netns: &Netns, args: &[&str]) -> (Child, Vec<String>) {
     (child, urls)
 }
 
-async fn put_token(url: &str) -> Option<StatusCode> {
-    let url = format!("{url}/latest/api/token");
+/// The token paths IMDS answers: the JavaScript SDK sends the second.
+const TOKEN_PATHS: [&str; 2] = ["/latest/api/token", "//latest/api/token"];
+
+async fn put_token(url: &str, path: &str) -> Option<StatusCode> {
+    let url = format!("{url}{path}");
     let put = common::send(Method::PUT, &url, &[(TTL_HEADER, "60")]);
     Some(timeout(NO_ANSWER, put).await.ok()?.unwrap().status)
 }
@@ -85,20 +88,38 @@ fn hop_limit_1_drops_the_put_answer_one_hop_away_and_2_lets_it_through() {
         // From the instance, zero hops: answered.
         ec2.instance.enter().unwrap();
         for url in &urls {
-            assert_eq!(put_token(url).await, Some(StatusCode::OK), "{url}");
+            for path in TOKEN_PATHS {
+                assert_eq!(
+                    put_token(url, path).await,
+                    Some(StatusCode::OK),
+                    "{url}{path}"
+                );
+            }
         }
         // From the container, one hop: the PUT's answer never arrives,
-        // other answers do.
+        // however the path is written; other answers do.
         ec2.container.enter().unwrap();
         for url in &urls {
-            assert_eq!(put_token(url).await, None, "{url}: the PUT was answered");
+            for path in TOKEN_PATHS {
+                assert_eq!(
+                    put_token(url, path).await,
+                    None,
+                    "{url}{path}: the PUT was answered"
+                );
+            }
             assert_eq!(tokenless_instance_id(url).await, defaults::INSTANCE_ID);
         }
         child.kill().await.unwrap();
 
         let (mut child, urls) = spawn_in(&ec2.instance, &["--hop-limit", "2"]).await;
         for url in &urls {
-            assert_eq!(put_token(url).await, Some(StatusCode::OK), "{url}");
+            for path in TOKEN_PATHS {
+                assert_eq!(
+                    put_token(url, path).await,
+                    Some(StatusCode::OK),
+                    "{url}{path}"
+                );
+            }
         }
         child.kill().await.unwrap();
     });
