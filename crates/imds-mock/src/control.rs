@@ -160,10 +160,9 @@ async fn respond(state: &State, request: Request<Incoming>) -> Reply {
             let mut reply = error_reply(status, message);
             if status == StatusCode::METHOD_NOT_ALLOWED
                 && let Some(allowed) = allowed_methods(&segments(&path))
+                && let Ok(allowed) = HeaderValue::from_str(&allowed)
             {
-                reply
-                    .headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static(allowed));
+                reply.headers_mut().insert(ALLOW, allowed);
             }
             reply
         }
@@ -176,18 +175,44 @@ fn segments(path: &str) -> Vec<&str> {
     path.trim_matches('/').split('/').collect()
 }
 
-/// The methods a route takes, or `None` for no such route.
-fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
-    match segments {
-        [""] => Some("GET"),
-        ["events"] => Some("GET, PUT"),
-        ["events", "spot" | "rebalance" | "autoscaling"] => Some("PUT, DELETE"),
-        ["events", "scheduled"] => Some("POST"),
-        ["events", "scheduled", _] => Some("PATCH, DELETE"),
-        ["tokens", "expire"] | ["faults", "fail-next" | "drop-next"] => Some("POST"),
-        ["faults"] => Some("DELETE"),
-        _ => None,
-    }
+/// Every route, as `GET /` lists them; `{event_id}` stands for any one
+/// segment. `route` answers each; a path here with another method is a
+/// `405` whose `Allow` names this table's methods for it.
+const ROUTES: [(&str, &str); 16] = [
+    ("GET", "/"),
+    ("GET", "/events"),
+    ("PUT", "/events"),
+    ("PUT", "/events/spot"),
+    ("DELETE", "/events/spot"),
+    ("PUT", "/events/rebalance"),
+    ("DELETE", "/events/rebalance"),
+    ("POST", "/events/scheduled"),
+    ("PATCH", "/events/scheduled/{event_id}"),
+    ("DELETE", "/events/scheduled/{event_id}"),
+    ("PUT", "/events/autoscaling"),
+    ("DELETE", "/events/autoscaling"),
+    ("POST", "/tokens/expire"),
+    ("POST", "/faults/fail-next"),
+    ("POST", "/faults/drop-next"),
+    ("DELETE", "/faults"),
+];
+
+/// The methods a route takes (`PUT, DELETE`), or `None` for no such route.
+fn allowed_methods(segments: &[&str]) -> Option<String> {
+    let fits = |pattern: &str| {
+        let pattern = self::segments(pattern);
+        pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(segments)
+                .all(|(want, got)| want == got || want.starts_with('{'))
+    };
+    let methods: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(_, pattern)| fits(pattern))
+        .map(|(method, _)| *method)
+        .collect();
+    (!methods.is_empty()).then(|| methods.join(", "))
 }
 
 /// `{"state": "canceled"}`.
@@ -345,25 +370,11 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
 }
 
 fn index() -> Value {
-    json!({
-        "routes": [
-            "GET /events",
-            "PUT /events",
-            "PUT /events/spot",
-            "DELETE /events/spot",
-            "PUT /events/rebalance",
-            "DELETE /events/rebalance",
-            "POST /events/scheduled",
-            "PATCH /events/scheduled/{event_id}",
-            "DELETE /events/scheduled/{event_id}",
-            "PUT /events/autoscaling",
-            "DELETE /events/autoscaling",
-            "POST /tokens/expire",
-            "POST /faults/fail-next",
-            "POST /faults/drop-next",
-            "DELETE /faults",
-        ]
-    })
+    let routes: Vec<String> = ROUTES
+        .iter()
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    json!({ "routes": routes })
 }
 
 fn json_reply(status: StatusCode, value: &Value) -> Reply {
@@ -379,4 +390,49 @@ fn json_reply(status: StatusCode, value: &Value) -> Reply {
 
 fn error_reply(status: StatusCode, message: String) -> Reply {
     json_reply(status, &json!({ "error": message }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::events::ScheduledEventCode;
+
+    /// `ROUTES` and `route` agree: every listed route is answered (a 400
+    /// for an empty body at worst, never a 404 or a 405).
+    #[test]
+    fn every_listed_route_is_answered() {
+        let state = State::new(&Config::default());
+        for (method, pattern) in ROUTES {
+            // Present for every route (`PUT /events` replaces them all).
+            let id = state.events.add_scheduled(
+                &ScheduledEvent::new(ScheduledEventCode::SystemReboot).event_id("instance-event-1"),
+                state.clock.wall_now(),
+            );
+            let path = pattern.replace("{event_id}", &id);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            if let Err(Refusal(status, message)) = route(&state, &method, &path, b"") {
+                assert_eq!(
+                    status,
+                    StatusCode::BAD_REQUEST,
+                    "{method} {path}: {message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn allowed_methods_come_from_the_table() {
+        let allowed = |path: &str| allowed_methods(&segments(path));
+        assert_eq!(allowed("/").as_deref(), Some("GET"));
+        assert_eq!(allowed("/events").as_deref(), Some("GET, PUT"));
+        assert_eq!(allowed("/events/spot/").as_deref(), Some("PUT, DELETE"));
+        assert_eq!(
+            allowed("/events/scheduled/instance-event-1").as_deref(),
+            Some("PATCH, DELETE")
+        );
+        assert_eq!(allowed("/faults").as_deref(), Some("DELETE"));
+        assert_eq!(allowed("/events/scheduled/a/b"), None);
+        assert_eq!(allowed("/latest/meta-data/"), None);
+    }
 }
