@@ -5,40 +5,26 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::{BIN, next_line};
 use http::{Method, StatusCode};
 use imds_mock::{TOKEN_HEADER, TTL_HEADER, defaults};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-
-const BIN: &str = env!("CARGO_BIN_EXE_imds-mock");
 
 /// Starts the binary on a free port and reads the URL it prints.
 async fn spawn(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the URL line in time")
-        .unwrap()
-        .expect("a URL line");
+    let (child, mut lines) = common::spawn(
+        Command::new(BIN)
+            .args(["--port", "0"])
+            .args(args)
+            .stderr(Stdio::null()),
+    );
+    let url = next_line(&mut lines).await;
     (child, url)
 }
 
 /// Runs the binary to completion with `args` (for failures).
 async fn run(args: &[&str]) -> std::process::Output {
-    let run = Command::new(BIN).args(args).kill_on_drop(true).output();
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("the binary exits in time")
-        .unwrap()
+    common::run(Command::new(BIN).args(args)).await
 }
 
 async fn put_token(url: &str, ttl: &str) -> common::Reply {
@@ -166,24 +152,13 @@ async fn bad_or_missing_config_exits_2_with_one_line() {
 
 #[tokio::test]
 async fn listen_serves_each_address_and_prints_a_url_line_for_each() {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"])
-        .args(["--hop-limit", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut urls = Vec::new();
-    for _ in 0..2 {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("a URL line in time")
-            .unwrap()
-            .expect("a URL line");
-        urls.push(line);
-    }
+    let (mut child, mut lines) = common::spawn(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"])
+            .args(["--hop-limit", "2"])
+            .stderr(Stdio::null()),
+    );
+    let urls = [next_line(&mut lines).await, next_line(&mut lines).await];
     assert_ne!(urls[0], urls[1]);
     for url in &urls {
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");

@@ -6,14 +6,12 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Reply, send, send_body};
+use common::{BIN, Reply, StdoutLines, next_line, send, send_body};
 use http::{Method, StatusCode};
 use imds_mock::{TOKEN_HEADER, TTL_HEADER};
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_imds-mock");
 const INSTANCE_ACTION: &str = "/latest/meta-data/spot/instance-action";
 const REBALANCE: &str = "/latest/meta-data/events/recommendations/rebalance";
 const SCHEDULED: &str = "/latest/meta-data/events/maintenance/scheduled";
@@ -25,22 +23,19 @@ const TERMINATION_TIME: &str = "/latest/meta-data/spot/termination-time";
 struct Running {
     child: Child,
     url: String,
-    lines: Lines<BufReader<ChildStdout>>,
+    lines: StdoutLines,
 }
 
 impl Running {
     /// Starts `program` with `args` and `env`, and reads the URL line.
     async fn start(program: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(program)
-            .args(args)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "off")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (child, mut lines) = common::spawn(
+            Command::new(program)
+                .args(args)
+                .envs(env.iter().copied())
+                .env("RUST_LOG", "off")
+                .stderr(Stdio::null()),
+        );
         let url = next_line(&mut lines).await;
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         Self { child, url, lines }
@@ -74,25 +69,9 @@ impl Running {
     }
 }
 
-async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
-    tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("a line in time")
-        .unwrap()
-        .expect("a line")
-}
-
 /// Runs the binary to completion (for refusals).
 async fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let run = Command::new(BIN)
-        .args(args)
-        .envs(env.iter().copied())
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("the binary exits in time")
-        .unwrap()
+    common::run(Command::new(BIN).args(args).envs(env.iter().copied())).await
 }
 
 #[tokio::test]

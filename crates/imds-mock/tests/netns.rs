@@ -6,17 +6,14 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
+use common::{BIN, next_line};
 use http::{Method, StatusCode};
 use imds_mock::{TTL_HEADER, defaults};
 use imds_netns::{Ec2, Netns, run, skipped};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
-
-const BIN: &str = env!("CARGO_BIN_EXE_imds-mock");
 
 /// Far longer than an answer takes inside the namespaces (well under
 /// 10 ms), far shorter than any retransmission after a loss (≥ 200 ms),
@@ -26,29 +23,17 @@ const NO_ANSWER: Duration = Duration::from_millis(500);
 /// Starts the binary in `netns` on both IMDS addresses with `args`; returns
 /// it and the URLs it printed.
 async fn spawn_in(netns: &Netns, args: &[&str]) -> (Child, Vec<String>) {
-    let mut command = Command::from(netns.command(BIN));
-    let mut child = command
-        .args([
-            "--listen",
-            "169.254.169.254:80",
-            "--listen",
-            "[fd00:ec2::254]:80",
-        ])
-        .args(args)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut urls = Vec::new();
-    for _ in 0..2 {
-        let line = timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("a URL line in time")
-            .unwrap()
-            .expect("a URL line");
-        urls.push(line);
-    }
+    let (child, mut lines) = common::spawn(
+        Command::from(netns.command(BIN))
+            .args([
+                "--listen",
+                "169.254.169.254:80",
+                "--listen",
+                "[fd00:ec2::254]:80",
+            ])
+            .args(args),
+    );
+    let urls = vec![next_line(&mut lines).await, next_line(&mut lines).await];
     (child, urls)
 }
 

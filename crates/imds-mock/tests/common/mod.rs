@@ -1,10 +1,12 @@
 //! A real HTTP client for the tests (hyper-util's legacy client over TCP),
-//! and temporary config files.
+//! temporary config files, and the built binary run as a child process.
 
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::error::Error;
 use std::io::Write;
+use std::process::{Output, Stdio};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -14,6 +16,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use imds_mock::{MockImds, TOKEN_HEADER, TTL_HEADER};
 use tempfile::NamedTempFile;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -53,9 +57,12 @@ pub async fn send(method: Method, url: &str, headers: &[(&str, &str)]) -> Result
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = client()
-        .request(request.body(Full::new(Bytes::new()))?)
-        .await?;
+    exchange(request.body(Full::new(Bytes::new()))?).await
+}
+
+/// Sends `request` and reads the whole response.
+async fn exchange(request: Request<Full<Bytes>>) -> Result<Reply, BoxError> {
+    let response = client().request(request).await?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();
     Ok(Reply {
@@ -114,12 +121,43 @@ pub async fn send_body(method: Method, url: &str, body: &str) -> Result<Reply, B
         .uri(url)
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.to_owned())))?;
-    let response = client().request(request).await?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await?.to_bytes();
-    Ok(Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    })
+    exchange(request).await
+}
+
+/// The built `imds-mock` binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_imds-mock");
+
+/// A child's stdout, line by line.
+pub type StdoutLines = Lines<BufReader<ChildStdout>>;
+
+/// How long a child may take to print a line or to exit.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Spawns `command` with its stdout piped (its URL lines), killed when
+/// the handle is dropped, however the test ends.
+pub fn spawn(command: &mut Command) -> (Child, StdoutLines) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+/// The next line the child prints.
+pub async fn next_line(lines: &mut StdoutLines) -> String {
+    tokio::time::timeout(CHILD_TIMEOUT, lines.next_line())
+        .await
+        .expect("a line in time")
+        .unwrap()
+        .expect("a line")
+}
+
+/// Runs `command` to completion (for refusals and exit codes).
+pub async fn run(command: &mut Command) -> Output {
+    tokio::time::timeout(CHILD_TIMEOUT, command.kill_on_drop(true).output())
+        .await
+        .expect("the binary exits in time")
+        .unwrap()
 }
