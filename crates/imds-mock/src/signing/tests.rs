@@ -126,6 +126,20 @@ fn spki_der(signer: &IdentitySigner, form: SignatureForm) -> Vec<u8> {
         .unwrap()
 }
 
+/// Whether `signer`'s RSA key for `form` verifies `signature` (PKCS#1
+/// v1.5, SHA-256) over `digest`.
+fn rsa_verifies(
+    signer: &IdentitySigner,
+    form: SignatureForm,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    rsa::PublicKey::from_public_key_der(&spki_der(signer, form))
+        .unwrap()
+        .verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest, signature)
+        .is_ok()
+}
+
 /// Checks a SignedData blob's signer, digest and attributes; returns the
 /// DER of the signed attributes and the signature value.
 fn check_signed_data(blob: &[u8], form: SignatureForm) -> (Vec<u8>, Vec<u8>) {
@@ -195,19 +209,10 @@ fn rsa2048_is_laid_out_as_aws_and_verifies_with_the_test_certificate() {
     assert_eq!(aws[52], 0x04);
     assert_eq!(blob[..53], aws[..53]);
     let (attributes, signature) = check_signed_data(&blob, SignatureForm::Rsa2048);
-    let key = |signer| {
-        rsa::PublicKey::from_public_key_der(&spki_der(signer, SignatureForm::Rsa2048)).unwrap()
-    };
     let digest = sha2::Sha256::digest(&attributes);
-    let scheme = || rsa::Pkcs1v15Sign::new::<sha2::Sha256>();
-    key(IdentitySigner::test())
-        .verify(scheme(), &digest, &signature)
-        .unwrap();
-    assert!(
-        key(IdentitySigner::impostor())
-            .verify(scheme(), &digest, &signature)
-            .is_err()
-    );
+    let verifies = |signer| rsa_verifies(signer, SignatureForm::Rsa2048, &digest, &signature);
+    assert!(verifies(IdentitySigner::test()));
+    assert!(!verifies(IdentitySigner::impostor()));
     // The algorithms of AWS's 2021+ blobs.
     let (_, infos) = open(&blob);
     let info = &infos.0.as_slice()[0];
@@ -258,26 +263,19 @@ fn signature_is_rsa_1024_sha256_over_the_document_bytes() {
         [76, 76, 20]
     );
     let signature = decoded(&text);
-    let key = |signer| {
-        rsa::PublicKey::from_public_key_der(&spki_der(signer, SignatureForm::Signature)).unwrap()
+    let verifies = |signer, document: &[u8]| {
+        rsa_verifies(
+            signer,
+            SignatureForm::Signature,
+            &sha2::Sha256::digest(document),
+            &signature,
+        )
     };
-    let digest = sha2::Sha256::digest(DOCUMENT);
-    let scheme = || rsa::Pkcs1v15Sign::new::<sha2::Sha256>();
-    key(IdentitySigner::test())
-        .verify(scheme(), &digest, &signature)
-        .unwrap();
-    assert!(
-        key(IdentitySigner::impostor())
-            .verify(scheme(), &digest, &signature)
-            .is_err()
-    );
+    assert!(verifies(IdentitySigner::test(), DOCUMENT));
+    assert!(!verifies(IdentitySigner::impostor(), DOCUMENT));
     let mut changed = DOCUMENT.to_vec();
     changed[10] ^= 1;
-    assert!(
-        key(IdentitySigner::test())
-            .verify(scheme(), &sha2::Sha256::digest(&changed), &signature)
-            .is_err()
-    );
+    assert!(!verifies(IdentitySigner::test(), &changed));
 }
 
 #[test]
