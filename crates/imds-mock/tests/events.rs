@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use common::{get, token};
 use http::StatusCode;
 use imds_mock::{
-    AutoScaling, Config, ConfigError, EventError, MockImds, RebalanceRecommendation,
+    AutoScaling, Config, ConfigBuilder, ConfigError, EventError, MockImds, RebalanceRecommendation,
     ScheduledEvent, ScheduledEventCode, ScheduledEventState, SpotAction, SpotNotice,
 };
 use serde_json::Value;
@@ -32,6 +32,18 @@ impl Instance {
         let server = config.start().await.unwrap();
         let token = token(&server).await;
         Self { server, token }
+    }
+
+    /// Starts `builder`'s config plus a rebalance recommendation that
+    /// appears at once, whose `noticeTime` is the server's start (to the
+    /// second: it drops the fraction); returns the instance and that time.
+    async fn start_timed(builder: ConfigBuilder) -> (Self, SystemTime) {
+        let config = builder
+            .rebalance_recommendation(RebalanceRecommendation::new())
+            .build();
+        let imds = Self::start(config).await;
+        let start = rfc3339(&imds.json(REBALANCE).await["noticeTime"]);
+        (imds, start)
     }
 
     async fn status(&self, path: &str) -> StatusCode {
@@ -73,13 +85,11 @@ fn is_event_date(text: &str) -> bool {
 
 #[tokio::test(start_paused = true)]
 async fn a_spot_notice_appears_after_its_delay_with_time_two_minutes_later() {
-    let config = MockImds::builder()
-        .spot_notice(SpotNotice::new(SpotAction::Terminate).after(Duration::from_secs(30)))
-        // Appears at once: its noticeTime is the server's start.
-        .rebalance_recommendation(RebalanceRecommendation::new())
-        .build();
-    let imds = Instance::start(config).await;
-    let start = rfc3339(&imds.json(REBALANCE).await["noticeTime"]);
+    let (imds, start) = Instance::start_timed(
+        MockImds::builder()
+            .spot_notice(SpotNotice::new(SpotAction::Terminate).after(Duration::from_secs(30))),
+    )
+    .await;
 
     assert_eq!(imds.status(INSTANCE_ACTION).await, StatusCode::NOT_FOUND);
     assert_eq!(imds.status(TERMINATION_TIME).await, StatusCode::NOT_FOUND);
@@ -170,13 +180,7 @@ async fn a_live_spot_notice_counts_its_delay_from_the_call_and_can_change() {
 /// termination. AEMM's behaviour is a choice away.
 #[tokio::test(start_paused = true)]
 async fn only_a_termination_has_a_termination_time_and_a_hibernation_no_warning() {
-    let imds = Instance::start(
-        MockImds::builder()
-            .rebalance_recommendation(RebalanceRecommendation::new())
-            .build(),
-    )
-    .await;
-    let start = rfc3339(&imds.json(REBALANCE).await["noticeTime"]);
+    let (imds, start) = Instance::start_timed(MockImds::builder()).await;
     let lead = |action: &Value| rfc3339(&action["time"]).duration_since(start).unwrap();
     let spot_entries = || imds.entries("/latest/meta-data/spot/");
 
@@ -235,14 +239,7 @@ async fn only_a_termination_has_a_termination_time_and_a_hibernation_no_warning(
 
 #[tokio::test(start_paused = true)]
 async fn a_spot_notice_at_a_wall_clock_time() {
-    let imds = Instance::start(
-        MockImds::builder()
-            .rebalance_recommendation(RebalanceRecommendation::new())
-            .build(),
-    )
-    .await;
-    // The server's start, to the second (its noticeTime drops the fraction).
-    let start = rfc3339(&imds.json(REBALANCE).await["noticeTime"]);
+    let (imds, start) = Instance::start_timed(MockImds::builder()).await;
     let fixed = start + Duration::from_secs(3600);
     imds.server.set_spot_notice(
         SpotNotice::new(SpotAction::Terminate)
