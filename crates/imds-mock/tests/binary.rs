@@ -5,9 +5,9 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{BIN, next_line};
-use http::{Method, StatusCode};
-use imds_mock::{TOKEN_HEADER, TTL_HEADER, defaults};
+use common::{BIN, get_at, next_line, put_token_at as put_token};
+use http::StatusCode;
+use imds_mock::{TTL_HEADER, defaults};
 use tokio::process::{Child, Command};
 
 /// Starts the binary on a free port and reads the URL it prints.
@@ -27,16 +27,6 @@ async fn run(args: &[&str]) -> std::process::Output {
     common::run(Command::new(BIN).args(args)).await
 }
 
-async fn put_token(url: &str, ttl: &str) -> common::Reply {
-    common::send(
-        Method::PUT,
-        &format!("{url}/latest/api/token"),
-        &[(TTL_HEADER, ttl)],
-    )
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn serves_on_the_printed_url_until_killed() {
     let (mut child, url) = spawn(&[]).await;
@@ -44,13 +34,7 @@ async fn serves_on_the_printed_url_until_killed() {
     assert!(!url.ends_with('/'));
     let token = put_token(&url, "21600").await;
     assert_eq!(token.status, StatusCode::OK);
-    let reply = common::send(
-        Method::GET,
-        &format!("{url}/latest/meta-data/instance-id"),
-        &[(TOKEN_HEADER, token.text())],
-    )
-    .await
-    .unwrap();
+    let reply = get_at(&url, "/latest/meta-data/instance-id", Some(token.text())).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), defaults::INSTANCE_ID);
     child.kill().await.unwrap();
@@ -77,13 +61,7 @@ async fn ctrl_c_exits_zero() {
 #[tokio::test]
 async fn flags_set_imdsv1_the_ttl_cap_latency_and_disabled() {
     let (mut child, url) = spawn(&["--imdsv1", "--max-ttl", "5", "--latency-ms", "1"]).await;
-    let tokenless = common::send(
-        Method::GET,
-        &format!("{url}/latest/meta-data/instance-id"),
-        &[],
-    )
-    .await
-    .unwrap();
+    let tokenless = get_at(&url, "/latest/meta-data/instance-id", None).await;
     assert_eq!(tokenless.status, StatusCode::OK);
     assert_eq!(put_token(&url, "21600").await.header(TTL_HEADER), Some("5"));
     child.kill().await.unwrap();
@@ -99,13 +77,7 @@ async fn a_config_file_is_served() {
         r#"{"metadata": {"meta-data/instance-id": "i-from-file"}, "imdsv1_allowed": true}"#,
     );
     let (mut child, url) = spawn(&["--config", file.path().to_str().unwrap()]).await;
-    let reply = common::send(
-        Method::GET,
-        &format!("{url}/latest/meta-data/instance-id"),
-        &[],
-    )
-    .await
-    .unwrap();
+    let reply = get_at(&url, "/latest/meta-data/instance-id", None).await;
     assert_eq!(reply.text(), "i-from-file");
     child.kill().await.unwrap();
 }

@@ -6,9 +6,8 @@ mod common;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{BIN, Reply, StdoutLines, next_line, send, send_body};
+use common::{BIN, Reply, StdoutLines, get_at, next_line, put_token_at, send, send_body};
 use http::{Method, StatusCode};
-use imds_mock::{TOKEN_HEADER, TTL_HEADER};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
@@ -50,22 +49,13 @@ impl Running {
     }
 
     async fn token(&self) -> String {
-        let reply = send(
-            Method::PUT,
-            &format!("{}/latest/api/token", self.url),
-            &[(TTL_HEADER, "21600")],
-        )
-        .await
-        .unwrap();
+        let reply = put_token_at(&self.url, "21600").await;
         assert_eq!(reply.status, StatusCode::OK);
         reply.text().to_owned()
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        let headers: Vec<(&str, &str)> = token.map(|t| (TOKEN_HEADER, t)).into_iter().collect();
-        send(Method::GET, &format!("{}{path}", self.url), &headers)
-            .await
-            .unwrap()
+        get_at(&self.url, path, token).await
     }
 }
 

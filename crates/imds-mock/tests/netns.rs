@@ -47,13 +47,7 @@ async fn put_token(url: &str, path: &str) -> Option<StatusCode> {
 }
 
 async fn tokenless_instance_id(url: &str) -> String {
-    let reply = common::send(
-        Method::GET,
-        &format!("{url}/latest/meta-data/instance-id"),
-        &[],
-    )
-    .await
-    .unwrap();
+    let reply = common::get_at(url, "/latest/meta-data/instance-id", None).await;
     assert_eq!(reply.status, StatusCode::OK, "{url}");
     reply.text().to_owned()
 }

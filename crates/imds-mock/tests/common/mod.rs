@@ -74,9 +74,15 @@ async fn exchange(request: Request<Full<Bytes>>) -> Result<Reply, BoxError> {
 
 /// `PUT /latest/api/token` with the given TTL header value.
 pub async fn put_token(server: &MockImds, ttl: &str) -> Reply {
+    put_token_at(&server.base_url(), ttl).await
+}
+
+/// `PUT /latest/api/token` at `base` (`http://HOST:PORT`, e.g. a URL the
+/// binary printed) with the given TTL header value.
+pub async fn put_token_at(base: &str, ttl: &str) -> Reply {
     send(
         Method::PUT,
-        &format!("{}/latest/api/token", server.base_url()),
+        &format!("{base}/latest/api/token"),
         &[(TTL_HEADER, ttl)],
     )
     .await
@@ -92,9 +98,13 @@ pub async fn token(server: &MockImds) -> String {
 
 /// `GET path` with the token, if any.
 pub async fn get(server: &MockImds, path: &str, token: Option<&str>) -> Reply {
-    let url = format!("{}{path}", server.base_url());
+    get_at(&server.base_url(), path, token).await
+}
+
+/// `GET base+path` with the token, if any.
+pub async fn get_at(base: &str, path: &str, token: Option<&str>) -> Reply {
     let headers: Vec<(&str, &str)> = token.map(|t| (TOKEN_HEADER, t)).into_iter().collect();
-    send(Method::GET, &url, &headers)
+    send(Method::GET, &format!("{base}{path}"), &headers)
         .await
         .expect("the GET got a response")
 }
