@@ -74,7 +74,9 @@ impl Client {
     /// `signature` and `pkcs7` (when allowed) that IMDS serves and it has a
     /// certificate for. The document and `rsa2048` are read concurrently;
     /// the other two only when `rsa2048` cannot be used (IMDS does not
-    /// serve it, or no certificate for it is trusted).
+    /// serve it, it could not be read, or no certificate for it is
+    /// trusted). A form that could not be read counts as absent: its error
+    /// is returned only when no form could be verified for want of one.
     ///
     /// ```
     /// use std::time::Duration;
@@ -113,12 +115,20 @@ impl Client {
         use imds_identity::{Form, Material, VerifyError};
 
         let now = crate::clock::now();
-        let (document, rsa2048) =
-            tokio::try_join!(self.identity_document_bytes(), self.get(RSA2048))?;
-        let mut material = Material::new(document);
-        if let Some(rsa2048) = rsa2048 {
-            material = material.with(Form::Rsa2048, rsa2048);
-        }
+        let (document, rsa2048) = tokio::join!(self.identity_document_bytes(), self.get(RSA2048));
+        let mut material = Material::new(document?);
+        // The first read error of a form: the answer only if no form served
+        // could be used.
+        let mut unread = None;
+        let mut add = |material: Material, form, read: Result<Option<Bytes>, Error>| match read {
+            Ok(Some(text)) => material.with(form, text),
+            Ok(None) => material,
+            Err(error) => {
+                unread.get_or_insert(error);
+                material
+            }
+        };
+        material = add(material, Form::Rsa2048, rsa2048);
         // The verifier takes the first form it has a certificate for, and
         // `rsa2048` comes first: the other forms are read only when it
         // cannot be used, which spares IMDS two requests (and their
@@ -127,12 +137,15 @@ impl Client {
             Err(VerifyError::NoSignature { .. } | VerifyError::NoCertificate { .. }) => {}
             verified => return Ok(verified?),
         }
-        let (signature, pkcs7) = tokio::try_join!(self.get(SIGNATURE), self.get(PKCS7))?;
-        for (form, text) in [(Form::Signature, signature), (Form::Pkcs7, pkcs7)] {
-            if let Some(text) = text {
-                material = material.with(form, text);
-            }
+        let (signature, pkcs7) = tokio::join!(self.get(SIGNATURE), self.get(PKCS7));
+        material = add(material, Form::Signature, signature);
+        material = add(material, Form::Pkcs7, pkcs7);
+        match (verifier.verify_at(&material, now), unread) {
+            (
+                Err(VerifyError::NoSignature { .. } | VerifyError::NoCertificate { .. }),
+                Some(error),
+            ) => Err(error.into()),
+            (verified, _) => Ok(verified?),
         }
-        Ok(verifier.verify_at(&material, now)?)
     }
 }
