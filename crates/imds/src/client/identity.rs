@@ -4,7 +4,6 @@
 //! feature, the material verified on the instance.
 
 use bytes::Bytes;
-use http::StatusCode;
 
 use super::{Client, path};
 use crate::error::Error;
@@ -59,10 +58,7 @@ impl Client {
 
     /// The body at `path`; 404 is [`Error::Status`].
     async fn required(&self, path: &str) -> Result<Bytes, Error> {
-        self.get(path).await?.ok_or_else(|| Error::Status {
-            status: StatusCode::NOT_FOUND,
-            path: format!("{}{path}", path::LATEST),
-        })
+        self.get(path).await?.ok_or_else(|| path::not_found(path))
     }
 
     /// Reads the identity document and the signatures IMDS serves, and

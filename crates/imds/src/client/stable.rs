@@ -9,7 +9,6 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use http::StatusCode;
 use tokio::sync::OnceCell;
 
 use super::{Client, path};
@@ -158,13 +157,8 @@ impl Client {
     /// Text that must exist: 404 is [`Error::Status`]. Surrounding
     /// whitespace is trimmed.
     async fn required_text(&self, path: &str) -> Result<String, Error> {
-        match self.get_text(path).await? {
-            Some(text) => Ok(text.trim().to_owned()),
-            None => Err(Error::Status {
-                status: StatusCode::NOT_FOUND,
-                path: path::absolute(path)?,
-            }),
-        }
+        let text = self.get_text(path).await?;
+        Ok(text.ok_or_else(|| path::not_found(path))?.trim().to_owned())
     }
 }
 
