@@ -377,3 +377,55 @@ async fn the_other_forms_are_read_only_when_rsa2048_cannot_be_used() {
     let error = refused(&client, &both).await;
     assert!(matches!(error, VerifyError::NoSignature { .. }), "{error}");
 }
+
+#[tokio::test]
+async fn a_form_that_cannot_be_read_fails_the_call_only_when_it_was_needed() {
+    use imds::error::ResponseError;
+
+    let mock = MockImds::start_default().await.unwrap();
+    // A body over the client's size limit: a read error for that form
+    // alone (the document and the other forms are far smaller).
+    let limit = 16 * 1024;
+    let client = support::builder_for(&mock)
+        .max_response_size(limit)
+        .build()
+        .unwrap();
+    let unreadable = "A".repeat(limit + 1);
+    let count = |form: SignatureForm| mock.stats().path_count(&format!("/latest/{}", form.path()));
+
+    // No certificate for rsa2048, so the other two are read; the pkcs7
+    // that cannot be read is not needed: the signature verifies.
+    mock.set_metadata(SignatureForm::Pkcs7.path(), unreadable.clone());
+    let verified = client
+        .verify_identity(&trusting(Form::Signature, defaults::REGION))
+        .await
+        .unwrap();
+    assert_eq!(verified.form(), Form::Signature);
+    assert_eq!(count(SignatureForm::Pkcs7), 1, "read, and failed");
+
+    // rsa2048 cannot be read: as if IMDS did not serve it.
+    mock.set_metadata(SignatureForm::Rsa2048.path(), unreadable.clone());
+    let both = trusting(Form::Rsa2048, defaults::REGION)
+        .with_certificate(
+            defaults::REGION,
+            Form::Signature,
+            IdentitySigner::test().certificate_pem(SignatureForm::Signature),
+        )
+        .unwrap();
+    let verified = client.verify_identity(&both).await.unwrap();
+    assert_eq!(verified.form(), Form::Signature);
+
+    // No form left to verify with: the read error, not a refusal.
+    mock.set_metadata(SignatureForm::Signature.path(), unreadable);
+    let error = client.verify_identity(&both).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            IdentityError::Imds(imds::Error::BadResponse {
+                reason: ResponseError::TooLarge { .. },
+                ..
+            })
+        ),
+        "{error}"
+    );
+}

@@ -4,7 +4,6 @@
 //! feature, the material verified on the instance.
 
 use bytes::Bytes;
-use http::StatusCode;
 
 use super::{Client, path};
 use crate::error::Error;
@@ -59,10 +58,7 @@ impl Client {
 
     /// The body at `path`; 404 is [`Error::Status`].
     async fn required(&self, path: &str) -> Result<Bytes, Error> {
-        self.get(path).await?.ok_or_else(|| Error::Status {
-            status: StatusCode::NOT_FOUND,
-            path: format!("{}{path}", path::LATEST),
-        })
+        self.get(path).await?.ok_or_else(|| path::not_found(path))
     }
 
     /// Reads the identity document and the signatures IMDS serves, and
@@ -74,7 +70,9 @@ impl Client {
     /// `signature` and `pkcs7` (when allowed) that IMDS serves and it has a
     /// certificate for. The document and `rsa2048` are read concurrently;
     /// the other two only when `rsa2048` cannot be used (IMDS does not
-    /// serve it, or no certificate for it is trusted).
+    /// serve it, it could not be read, or no certificate for it is
+    /// trusted). A form that could not be read counts as absent: its error
+    /// is returned only when no form could be verified for want of one.
     ///
     /// ```
     /// use std::time::Duration;
@@ -113,12 +111,20 @@ impl Client {
         use imds_identity::{Form, Material, VerifyError};
 
         let now = crate::clock::now();
-        let (document, rsa2048) =
-            tokio::try_join!(self.identity_document_bytes(), self.get(RSA2048))?;
-        let mut material = Material::new(document);
-        if let Some(rsa2048) = rsa2048 {
-            material = material.with(Form::Rsa2048, rsa2048);
-        }
+        let (document, rsa2048) = tokio::join!(self.identity_document_bytes(), self.get(RSA2048));
+        let mut material = Material::new(document?);
+        // The first read error of a form: the answer only if no form served
+        // could be used.
+        let mut unread = None;
+        let mut add = |material: Material, form, read: Result<Option<Bytes>, Error>| match read {
+            Ok(Some(text)) => material.with(form, text),
+            Ok(None) => material,
+            Err(error) => {
+                unread.get_or_insert(error);
+                material
+            }
+        };
+        material = add(material, Form::Rsa2048, rsa2048);
         // The verifier takes the first form it has a certificate for, and
         // `rsa2048` comes first: the other forms are read only when it
         // cannot be used, which spares IMDS two requests (and their
@@ -127,12 +133,15 @@ impl Client {
             Err(VerifyError::NoSignature { .. } | VerifyError::NoCertificate { .. }) => {}
             verified => return Ok(verified?),
         }
-        let (signature, pkcs7) = tokio::try_join!(self.get(SIGNATURE), self.get(PKCS7))?;
-        for (form, text) in [(Form::Signature, signature), (Form::Pkcs7, pkcs7)] {
-            if let Some(text) = text {
-                material = material.with(form, text);
-            }
+        let (signature, pkcs7) = tokio::join!(self.get(SIGNATURE), self.get(PKCS7));
+        material = add(material, Form::Signature, signature);
+        material = add(material, Form::Pkcs7, pkcs7);
+        match (verifier.verify_at(&material, now), unread) {
+            (
+                Err(VerifyError::NoSignature { .. } | VerifyError::NoCertificate { .. }),
+                Some(error),
+            ) => Err(error.into()),
+            (verified, _) => Ok(verified?),
         }
-        Ok(verifier.verify_at(&material, now)?)
     }
 }

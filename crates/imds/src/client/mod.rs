@@ -286,10 +286,9 @@ impl Client {
     /// `dynamic/instance-identity/document`.
     pub async fn identity_document(&self) -> Result<IdentityDocument, Error> {
         let path = "dynamic/instance-identity/document";
-        self.get_json(path).await?.ok_or_else(|| Error::Status {
-            status: StatusCode::NOT_FOUND,
-            path: format!("{}{path}", path::LATEST),
-        })
+        self.get_json(path)
+            .await?
+            .ok_or_else(|| path::not_found(path))
     }
 
     /// `meta-data/iam/info`; `None` when no instance profile is attached.

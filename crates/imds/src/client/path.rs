@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use http::StatusCode;
 use http::uri::PathAndQuery;
 
 use crate::error::Error;
@@ -35,6 +36,15 @@ pub(crate) fn absolute(path: &str) -> Result<String, Error> {
     PathAndQuery::try_from(absolute.as_str())
         .map_err(|_| invalid("not a valid URI path: percent-encode spaces and other characters"))?;
     Ok(absolute)
+}
+
+/// [`Error::Status`] 404 for `path`, relative to `/latest/`: what a getter
+/// of something every instance has returns when IMDS does not serve it.
+pub(crate) fn not_found(path: &str) -> Error {
+    Error::Status {
+        status: StatusCode::NOT_FOUND,
+        path: format!("{LATEST}{path}"),
+    }
 }
 
 /// [`absolute`] for the hot path ([`Client::get`](super::Client::get) and

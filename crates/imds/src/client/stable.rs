@@ -9,7 +9,6 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use http::StatusCode;
 use tokio::sync::OnceCell;
 
 use super::{Client, path};
@@ -158,12 +157,42 @@ impl Client {
     /// Text that must exist: 404 is [`Error::Status`]. Surrounding
     /// whitespace is trimmed.
     async fn required_text(&self, path: &str) -> Result<String, Error> {
-        match self.get_text(path).await? {
-            Some(text) => Ok(text.trim().to_owned()),
-            None => Err(Error::Status {
-                status: StatusCode::NOT_FOUND,
-                path: path::absolute(path)?,
-            }),
-        }
+        let text = self.get_text(path).await?;
+        Ok(text.ok_or_else(|| path::not_found(path))?.trim().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+
+    use futures_util::FutureExt;
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    const INSTANCE_ID: Slot = |slots| &slots.instance_id;
+
+    fn value(text: &str) -> impl Future<Output = Result<String, Error>> {
+        std::future::ready(Ok(text.to_owned()))
+    }
+
+    // A read under way when the values are forgotten completes for its
+    // caller, and is not what the next caller gets: that one reads again.
+    #[tokio::test]
+    async fn a_read_under_way_when_forgotten_is_not_kept() {
+        let values = StableValues::default();
+        let (answer, answered) = oneshot::channel::<String>();
+        let mut first =
+            pin!(values.get_or_read(INSTANCE_ID, async { Ok(answered.await.expect("answered")) }));
+        assert!(first.as_mut().now_or_never().is_none(), "reading");
+
+        values.forget();
+        answer.send("i-before".to_owned()).unwrap();
+        assert_eq!(first.await.unwrap(), "i-before");
+        let next = values.get_or_read(INSTANCE_ID, value("i-after")).await;
+        assert_eq!(next.unwrap(), "i-after", "read again");
+        let kept = values.get_or_read(INSTANCE_ID, value("unused")).await;
+        assert_eq!(kept.unwrap(), "i-after", "kept");
     }
 }

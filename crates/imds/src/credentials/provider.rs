@@ -253,13 +253,8 @@ impl<S> Inner<S> {
     /// keeps it as the fallback of the refresh that follows (if it outlives
     /// what is cached), and returns `None`.
     fn adopt_stored(&self, state: &mut State, stored: Credentials) -> Option<Credentials> {
-        let now = clock::now();
-        let margin = self.timing.refresh_window + jitter(self.timing.refresh_jitter);
-        let refresh_at = stored
-            .expiration()
-            .checked_sub(margin)
-            .unwrap_or(UNIX_EPOCH);
-        if now < refresh_at {
+        let refresh_at = self.refresh_time(stored.expiration());
+        if clock::now() < refresh_at {
             tracing::debug!("EC2 role credentials loaded from the credentials store");
             state.cached = Some(Cached {
                 credentials: stored.clone(),
@@ -296,6 +291,13 @@ impl<S> Inner<S> {
         }
     }
 
+    /// When credentials that expire at `expiration` are due for a refresh:
+    /// the refresh window plus a new jitter before it.
+    fn refresh_time(&self, expiration: SystemTime) -> SystemTime {
+        let margin = self.timing.refresh_window + jitter(self.timing.refresh_jitter);
+        expiration.checked_sub(margin).unwrap_or(UNIX_EPOCH)
+    }
+
     /// Applies the caching and static-stability rules to a fetch's result.
     fn settle(
         &self,
@@ -306,11 +308,7 @@ impl<S> Inner<S> {
         let timing = &self.timing;
         let (credentials, refresh_at) = match fetched {
             Ok(credentials) if now < credentials.expiration() => {
-                let margin = timing.refresh_window + jitter(timing.refresh_jitter);
-                let ideal = credentials
-                    .expiration()
-                    .checked_sub(margin)
-                    .unwrap_or(UNIX_EPOCH);
+                let ideal = self.refresh_time(credentials.expiration());
                 // Credentials that expire within the window are still kept
                 // a while, rather than refetched at every call.
                 let earliest = (now + timing.retry_delay).min(credentials.expiration());
