@@ -47,7 +47,10 @@ use imds::{Client, Credentials};
 use serde::Deserialize;
 
 use crate::output;
-use crate::private_dir::{PrivateDir, WriteError};
+use crate::private_dir::PrivateDir;
+
+/// What the store keeps, as its messages name it.
+const WHAT: &str = "credentials";
 
 /// A [`CredentialsStore`] keeping one file in a private directory. See the
 /// [module docs](self) for the rules.
@@ -132,19 +135,8 @@ impl FileCredentialsStore {
 
 impl CredentialsStore for FileCredentialsStore {
     fn load(&self) -> Result<Option<Credentials>, StoreError> {
-        let untrusted = |what: &str, reason: String| {
-            tracing::warn!("not using the credentials cache {what}: {reason}");
-            Ok(None)
-        };
-        match self.dir.check() {
-            Ok(true) => {}
-            Ok(false) => return Ok(None),
-            Err(reason) => return untrusted("directory", reason),
-        }
-        let text = match self.dir.read(&self.file) {
-            Ok(Some(text)) => text,
-            Ok(None) => return Ok(None),
-            Err(reason) => return untrusted("file", reason),
+        let Some(text) = self.dir.load(&self.file, WHAT) else {
+            return Ok(None);
         };
         let where_from = self.file.display().to_string();
         let Ok(written) = serde_json::from_str::<Written>(&text) else {
@@ -171,15 +163,7 @@ impl CredentialsStore for FileCredentialsStore {
             serde_json::from_str(&output::credentials_json(credentials))?;
         document["BootId"] = serde_json::Value::String(self.boot.clone());
         let content = serde_json::to_vec_pretty(&document)?;
-        match self.dir.write(&self.file, &content) {
-            Ok(()) => Ok(()),
-            Err(WriteError::Untrusted(reason)) => Err(format!(
-                "not caching credentials in {}: {reason}",
-                self.dir.path().display()
-            )
-            .into()),
-            Err(WriteError::Io(error)) => Err(error.into()),
-        }
+        self.dir.save(&self.file, &content, WHAT)
     }
 }
 
