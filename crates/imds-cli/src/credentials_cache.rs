@@ -44,9 +44,9 @@ use std::path::PathBuf;
 
 use imds::credentials::{CredentialsStore, StoreError};
 use imds::{Client, Credentials};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::output;
+use crate::output::CredentialsJson;
 use crate::private_dir::PrivateDir;
 
 /// What the store keeps, as its messages name it.
@@ -67,6 +67,16 @@ impl fmt::Debug for FileCredentialsStore {
             .field("file", &self.file)
             .finish_non_exhaustive()
     }
+}
+
+/// The file's content: the credentials as `imds credentials` prints them,
+/// and this boot's ID.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ToWrite<'a> {
+    #[serde(flatten)]
+    credentials: CredentialsJson<'a>,
+    boot_id: &'a str,
 }
 
 /// The part of the file that [`Credentials::from_imds_json`] does not read.
@@ -159,10 +169,10 @@ impl CredentialsStore for FileCredentialsStore {
         if credentials.role_name().is_none() {
             return Err("credentials without a role are not cached".into());
         }
-        let mut document: serde_json::Value =
-            serde_json::from_str(&output::credentials_json(credentials))?;
-        document["BootId"] = serde_json::Value::String(self.boot.clone());
-        let content = serde_json::to_vec_pretty(&document)?;
+        let content = serde_json::to_vec_pretty(&ToWrite {
+            credentials: CredentialsJson::new(credentials),
+            boot_id: &self.boot,
+        })?;
         self.dir.save(&self.file, &content, WHAT)
     }
 }
@@ -247,6 +257,12 @@ mod tests {
         );
 
         let file = store(temp.path(), None).path().to_owned();
+        // What `imds credentials --format json` prints, and the boot's ID.
+        let written: serde_json::Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+        let mut expected: serde_json::Value =
+            serde_json::from_str(&crate::output::credentials_json(&credentials)).unwrap();
+        expected["BootId"] = BOOT.into();
+        assert_eq!(written, expected);
         assert_eq!(
             file.file_name().unwrap(),
             "http_3A_2F_2F127.0.0.1_3A1338.json"
