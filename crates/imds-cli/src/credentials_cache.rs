@@ -43,7 +43,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use imds::credentials::{CredentialsStore, StoreError};
-use imds::{Client, Credentials};
+use imds::{Client, Credentials, MetadataSource};
 use serde::{Deserialize, Serialize};
 
 use crate::output::CredentialsJson;
@@ -127,10 +127,9 @@ impl FileCredentialsStore {
                 );
             }
         };
-        let role = client.settings().ok().and_then(|settings| {
-            (settings.role_name.as_ref()).map(|setting| setting.value.clone())
-        });
-        let store = Self::new(PrivateDir::new(dir), endpoint, role.as_deref(), boot);
+        // The role the provider asks for, by the provider's own rule.
+        let role = MetadataSource::role_name(client);
+        let store = Self::new(PrivateDir::new(dir), endpoint, role, boot);
         if store.is_none() {
             return unavailable("the endpoint and role are too long to name a file after");
         }
