@@ -20,22 +20,8 @@ pub async fn get(
     json: bool,
     force: bool,
 ) -> Result<(), Failure> {
-    // In order, a bounded number at a time: IMDS throttles.
-    let values: Vec<Option<Bytes>> = futures_util::stream::iter(paths)
-        .map(|path| client.get(path))
-        .buffered(DEFAULT_CONCURRENCY)
-        .try_collect()
-        .await?;
-    let missing: Vec<String> = paths
-        .iter()
-        .zip(&values)
-        .filter(|(_, value)| value.is_none())
-        .map(|(path, _)| format!("{path}: not found"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Failure::NotFound(missing));
-    }
-    let values: Vec<(&String, Bytes)> = paths.iter().zip(values.into_iter().flatten()).collect();
+    let values = read_all(paths.iter().map(String::as_str), |path| client.get(path)).await?;
+    let values: Vec<(&String, Bytes)> = paths.iter().zip(values).collect();
     let terminal = std::io::stdout().is_terminal();
 
     if json {
@@ -58,6 +44,34 @@ pub async fn get(
         }
     }
     Ok(write_stdout(lines.as_bytes())?)
+}
+
+/// The values at `paths`, read with `read` in order, a bounded number at a
+/// time (IMDS throttles). When any does not exist, nothing is returned
+/// and the failure names every one missing.
+pub async fn read_all<'a, T, Fut>(
+    paths: impl IntoIterator<Item = &'a str>,
+    read: impl Fn(&'a str) -> Fut,
+) -> Result<Vec<T>, Failure>
+where
+    Fut: Future<Output = Result<Option<T>, imds::Error>>,
+{
+    let paths: Vec<&str> = paths.into_iter().collect();
+    let values: Vec<Option<T>> = futures_util::stream::iter(&paths)
+        .map(|path| read(path))
+        .buffered(DEFAULT_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let missing: Vec<String> = paths
+        .iter()
+        .zip(&values)
+        .filter(|(_, value)| value.is_none())
+        .map(|(path, _)| format!("{path}: not found"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::NotFound(missing));
+    }
+    Ok(values.into_iter().flatten().collect())
 }
 
 /// A value that must be text (among several, or in JSON).

@@ -43,11 +43,14 @@ use std::fmt;
 use std::path::PathBuf;
 
 use imds::credentials::{CredentialsStore, StoreError};
-use imds::{Client, Credentials};
-use serde::Deserialize;
+use imds::{Client, Credentials, MetadataSource};
+use serde::{Deserialize, Serialize};
 
-use crate::output;
-use crate::private_dir::{PrivateDir, WriteError};
+use crate::output::CredentialsJson;
+use crate::private_dir::PrivateDir;
+
+/// What the store keeps, as its messages name it.
+const WHAT: &str = "credentials";
 
 /// A [`CredentialsStore`] keeping one file in a private directory. See the
 /// [module docs](self) for the rules.
@@ -64,6 +67,16 @@ impl fmt::Debug for FileCredentialsStore {
             .field("file", &self.file)
             .finish_non_exhaustive()
     }
+}
+
+/// The file's content: the credentials as `imds credentials` prints them,
+/// and this boot's ID.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ToWrite<'a> {
+    #[serde(flatten)]
+    credentials: CredentialsJson<'a>,
+    boot_id: &'a str,
 }
 
 /// The part of the file that [`Credentials::from_imds_json`] does not read.
@@ -114,10 +127,9 @@ impl FileCredentialsStore {
                 );
             }
         };
-        let role = client.settings().ok().and_then(|settings| {
-            (settings.role_name.as_ref()).map(|setting| setting.value.clone())
-        });
-        let store = Self::new(PrivateDir::new(dir), endpoint, role.as_deref(), boot);
+        // The role the provider asks for, by the provider's own rule.
+        let role = MetadataSource::role_name(client);
+        let store = Self::new(PrivateDir::new(dir), endpoint, role, boot);
         if store.is_none() {
             return unavailable("the endpoint and role are too long to name a file after");
         }
@@ -132,19 +144,8 @@ impl FileCredentialsStore {
 
 impl CredentialsStore for FileCredentialsStore {
     fn load(&self) -> Result<Option<Credentials>, StoreError> {
-        let untrusted = |what: &str, reason: String| {
-            tracing::warn!("not using the credentials cache {what}: {reason}");
-            Ok(None)
-        };
-        match self.dir.check() {
-            Ok(true) => {}
-            Ok(false) => return Ok(None),
-            Err(reason) => return untrusted("directory", reason),
-        }
-        let text = match self.dir.read(&self.file) {
-            Ok(Some(text)) => text,
-            Ok(None) => return Ok(None),
-            Err(reason) => return untrusted("file", reason),
+        let Some(text) = self.dir.load(&self.file, WHAT) else {
+            return Ok(None);
         };
         let where_from = self.file.display().to_string();
         let Ok(written) = serde_json::from_str::<Written>(&text) else {
@@ -167,19 +168,11 @@ impl CredentialsStore for FileCredentialsStore {
         if credentials.role_name().is_none() {
             return Err("credentials without a role are not cached".into());
         }
-        let mut document: serde_json::Value =
-            serde_json::from_str(&output::credentials_json(credentials))?;
-        document["BootId"] = serde_json::Value::String(self.boot.clone());
-        let content = serde_json::to_vec_pretty(&document)?;
-        match self.dir.write(&self.file, &content) {
-            Ok(()) => Ok(()),
-            Err(WriteError::Untrusted(reason)) => Err(format!(
-                "not caching credentials in {}: {reason}",
-                self.dir.path().display()
-            )
-            .into()),
-            Err(WriteError::Io(error)) => Err(error.into()),
-        }
+        let content = serde_json::to_vec_pretty(&ToWrite {
+            credentials: CredentialsJson::new(credentials),
+            boot_id: &self.boot,
+        })?;
+        self.dir.save(&self.file, &content, WHAT)
     }
 }
 
@@ -263,6 +256,12 @@ mod tests {
         );
 
         let file = store(temp.path(), None).path().to_owned();
+        // What `imds credentials --format json` prints, and the boot's ID.
+        let written: serde_json::Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+        let mut expected: serde_json::Value =
+            serde_json::from_str(&crate::output::credentials_json(&credentials)).unwrap();
+        expected["BootId"] = BOOT.into();
+        assert_eq!(written, expected);
         assert_eq!(
             file.file_name().unwrap(),
             "http_3A_2F_2F127.0.0.1_3A1338.json"

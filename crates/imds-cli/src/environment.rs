@@ -12,6 +12,7 @@ use std::os::unix::process::CommandExt;
 use imds::Client;
 use imds::client::InstanceSummary;
 
+use crate::commands::read_all;
 use crate::exit::{CANNOT_RUN, COMMAND_NOT_FOUND, Failure};
 use crate::output;
 
@@ -142,19 +143,9 @@ pub async fn variables(
     for (name, value) in common(&summary) {
         variables.set(name, value.to_owned());
     }
-    let values =
-        futures_util::future::try_join_all(extras.iter().map(|extra| client.get_text(&extra.path)))
-            .await?;
-    let missing: Vec<String> = extras
-        .iter()
-        .zip(&values)
-        .filter(|(_, value)| value.is_none())
-        .map(|(extra, _)| format!("{}: not found", extra.path))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Failure::NotFound(missing));
-    }
-    for (extra, value) in extras.iter().zip(values.into_iter().flatten()) {
+    let paths = extras.iter().map(|extra| extra.path.as_str());
+    let values = read_all(paths, |path| client.get_text(path)).await?;
+    for (extra, value) in extras.iter().zip(values) {
         if value.contains('\0') {
             return Err(Failure::Other(format!(
                 "{}: the value holds a NUL byte, which no environment variable can",

@@ -69,10 +69,11 @@ pub fn credential_process(credentials: &Credentials) -> String {
 }
 
 /// The credentials with what is known about them, named as in IMDS's own
-/// document.
+/// document: `imds credentials --format json`, and the credentials cache's
+/// file.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct CredentialsJson<'a> {
+pub struct CredentialsJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     role_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,19 +86,25 @@ struct CredentialsJson<'a> {
     last_updated: Option<String>,
 }
 
+impl<'a> CredentialsJson<'a> {
+    /// The document of `credentials`.
+    pub fn new(credentials: &'a Credentials) -> Self {
+        Self {
+            role_name: credentials.role_name(),
+            account_id: credentials.account_id(),
+            access_key_id: credentials.access_key_id(),
+            secret_access_key: credentials.secret_access_key(),
+            token: credentials.session_token(),
+            expiration: rfc3339(credentials.expiration()),
+            last_updated: credentials.last_updated().map(rfc3339),
+        }
+    }
+}
+
 /// Pretty JSON: `RoleName`, `AccountId` (when known), `AccessKeyId`,
 /// `SecretAccessKey`, `Token`, `Expiration`, `LastUpdated` (when known).
 pub fn credentials_json(credentials: &Credentials) -> String {
-    let document = CredentialsJson {
-        role_name: credentials.role_name(),
-        account_id: credentials.account_id(),
-        access_key_id: credentials.access_key_id(),
-        secret_access_key: credentials.secret_access_key(),
-        token: credentials.session_token(),
-        expiration: rfc3339(credentials.expiration()),
-        last_updated: credentials.last_updated().map(rfc3339),
-    };
-    json_line(&document, true)
+    json_line(&CredentialsJson::new(credentials), true)
 }
 
 /// `value` as JSON and a newline.

@@ -46,6 +46,10 @@ const MAX_FILE_SIZE: u64 = 16 * 1024;
 /// 255 bytes; real keys are far shorter).
 const MAX_NAME_LEN: usize = 200;
 
+/// What [`PrivateDir::save`] fails with: what the token and credentials
+/// stores fail with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A private directory of cache files. See the [module docs](self).
 #[derive(Debug)]
 pub struct PrivateDir {
@@ -80,11 +84,6 @@ impl PrivateDir {
         Some(cache.join("imds").join(kind))
     }
 
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.dir
-    }
-
     /// The file for `key`; `None` when the key is too long to name a file
     /// after.
     pub fn file(&self, key: &str) -> Option<PathBuf> {
@@ -105,9 +104,51 @@ impl PrivateDir {
         (mode & 0o077 != 0).then(|| format!("its mode {mode:04o} lets group or others in"))
     }
 
+    /// The text of `path` (a file of this directory), when the directory
+    /// and the file exist and are trusted. `None` when either does not
+    /// exist, or, with a warning naming the cached `what` (`IMDS tokens`),
+    /// when either is not trusted or cannot be read. At most
+    /// [`MAX_FILE_SIZE`] bytes are read.
+    pub fn load(&self, path: &Path, what: &str) -> Option<String> {
+        match self.check() {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(reason) => {
+                tracing::warn!(dir = %self.dir.display(), "not using the cached {what}: {reason}");
+                return None;
+            }
+        }
+        match self.read(path) {
+            Ok(text) => text,
+            Err(reason) => {
+                tracing::warn!(file = %path.display(), "not using the cached {what}: {reason}");
+                None
+            }
+        }
+    }
+
+    /// Creates the directory if needed, checks it, and writes `content` to
+    /// `path` (a file of this directory) atomically, `0600`. `Err` with the
+    /// reason the directory is not trusted (naming the cached `what`), or
+    /// the I/O error.
+    pub fn save(&self, path: &Path, content: &[u8], what: &str) -> Result<(), BoxError> {
+        let untrusted = |reason: String| -> BoxError {
+            format!("not caching {what} in {}: {reason}", self.dir.display()).into()
+        };
+        if !self.check().map_err(untrusted)? {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.dir)?;
+            // Created now, or by another run meanwhile: check either way.
+            self.check().map_err(untrusted)?;
+        }
+        Ok(write_atomically(path, content)?)
+    }
+
     /// Checks the directory: `Ok(false)` when it does not exist, `Err` with
     /// the reason when it is not trusted.
-    pub fn check(&self) -> Result<bool, String> {
+    fn check(&self) -> Result<bool, String> {
         match fs::symlink_metadata(&self.dir) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(error) => Err(format!("cannot inspect it: {error}")),
@@ -121,9 +162,9 @@ impl PrivateDir {
 
     /// The text of `path` (a file of this directory): `Ok(None)` when there
     /// is no such file, `Err` with the reason when it is not trusted or
-    /// cannot be read. At most [`MAX_FILE_SIZE`] bytes are read. The
-    /// directory is the caller's to [`check`](Self::check) first.
-    pub fn read(&self, path: &Path) -> Result<Option<String>, String> {
+    /// cannot be read. The directory is the caller's to
+    /// [`check`](Self::check) first.
+    fn read(&self, path: &Path) -> Result<Option<String>, String> {
         match fs::symlink_metadata(path) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(format!("cannot inspect it: {error}")),
@@ -148,31 +189,6 @@ impl PrivateDir {
             Err(_) => Ok(Some(String::new())),
         }
     }
-
-    /// Creates the directory if needed, checks it, and writes `content` to
-    /// `path` (a file of this directory) atomically, `0600`. `Err` with the
-    /// reason the directory is not trusted, or the I/O error.
-    pub fn write(&self, path: &Path, content: &[u8]) -> Result<(), WriteError> {
-        if !self.check().map_err(WriteError::Untrusted)? {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(&self.dir)
-                .map_err(WriteError::Io)?;
-            // Created now, or by another run meanwhile: check either way.
-            self.check().map_err(WriteError::Untrusted)?;
-        }
-        write_atomically(path, content).map_err(WriteError::Io)
-    }
-}
-
-/// Why [`PrivateDir::write`] wrote nothing.
-#[derive(Debug)]
-pub enum WriteError {
-    /// The directory is not trusted, for this reason.
-    Untrusted(String),
-    /// Creating the directory or writing the file failed.
-    Io(io::Error),
 }
 
 /// The file name for `key`; `None` when too long.

@@ -35,10 +35,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use imds::{MetadataToken, StoredToken, TokenEndpoint, TokenStore, clock};
 use serde::{Deserialize, Serialize};
 
-use crate::private_dir::{PrivateDir, WriteError};
+use crate::private_dir::{BoxError, PrivateDir};
 
-/// What a [`TokenStore`] fails with.
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// What the store keeps, as its messages name it.
+const WHAT: &str = "IMDS tokens";
 
 /// A stored token this close to its expiry is not loaded.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
@@ -107,19 +107,10 @@ impl FileTokenStore {
             .contains(token)
     }
 
-    /// The token in `path`, if the file is trusted, parses and has not
-    /// (nearly) expired.
+    /// The token in `path`, if the directory and the file are trusted, it
+    /// parses and has not (nearly) expired.
     fn read(&self, path: &Path, now: SystemTime) -> Option<StoredToken> {
-        let text = match self.dir.read(path) {
-            Ok(text) => text?,
-            Err(reason) => {
-                tracing::warn!(
-                    file = %path.display(),
-                    "not using the IMDS token cache file: {reason}"
-                );
-                return None;
-            }
-        };
+        let text = self.dir.load(path, WHAT)?;
         let parsed = serde_json::from_str::<TokenFile>(&text)
             .ok()
             .and_then(|content| {
@@ -148,17 +139,6 @@ impl TokenStore for FileTokenStore {
         let Some(path) = self.path_for(endpoint) else {
             return Ok(None);
         };
-        match self.dir.check() {
-            Ok(true) => {}
-            Ok(false) => return Ok(None),
-            Err(reason) => {
-                tracing::warn!(
-                    dir = %self.dir.path().display(),
-                    "not using the IMDS token cache: {reason}"
-                );
-                return Ok(None);
-            }
-        }
         let stored = self.read(&path, clock::now());
         if let Some(stored) = &stored {
             self.remember(stored.token.expose_secret());
@@ -179,14 +159,7 @@ impl TokenStore for FileTokenStore {
             token: stored.token.expose_secret().to_owned(),
             expires_at,
         })?;
-        match self.dir.write(&path, &content) {
-            Ok(()) => {}
-            Err(WriteError::Untrusted(reason)) => {
-                let dir = self.dir.path().display();
-                return Err(format!("not caching IMDS tokens in {dir}: {reason}").into());
-            }
-            Err(WriteError::Io(error)) => return Err(error.into()),
-        }
+        self.dir.save(&path, &content, WHAT)?;
         tracing::debug!(file = %path.display(), "IMDS token saved to the cache");
         Ok(())
     }

@@ -136,3 +136,27 @@ async fn an_expired_set_in_the_cache_is_never_printed() {
     let saved: Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
     assert_eq!(saved["AccessKeyId"], fresh["AccessKeyId"]);
 }
+
+#[tokio::test]
+async fn a_configured_role_keys_its_own_file_from_any_source() {
+    let mock = MockImds::start_default().await.unwrap();
+    let sandbox = Sandbox::new();
+    let role = "imds-mock-role";
+    let flagged = [CACHED, &["--role", role]].concat();
+    let first = sandbox.run(&mock.base_url(), &flagged).await.ok().json();
+    let file = cache_file(&sandbox);
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.ends_with("_23imds-mock-role.json"), "{name}");
+    // The same role, set in the environment instead: the same file, and
+    // IMDS is not read.
+    let reads = mock.stats().reads;
+    let env = [("AWS_EC2_INSTANCE_PROFILE_NAME", role)];
+    let second = sandbox
+        .run_with(&mock.base_url(), CACHED, &env)
+        .await
+        .ok()
+        .json();
+    assert_eq!(second, first);
+    assert_eq!(mock.stats().reads, reads, "read from the file");
+    assert_eq!(cache_file(&sandbox), file);
+}

@@ -38,16 +38,17 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
     let mut events = watch.stream();
     // With --exec, signals are ours to handle (see `stop`); without, they
     // end the process as usual.
-    let mut stop = match args.exec {
-        Some(_) => Some(
-            Stop::listen()
-                .map_err(|error| Failure::Other(format!("cannot listen for signals: {error}")))?,
-        ),
+    let mut exec = match &args.exec {
+        Some(command) => {
+            let stop = Stop::listen()
+                .map_err(|error| Failure::Other(format!("cannot listen for signals: {error}")))?;
+            Some((command.as_str(), stop))
+        }
         None => None,
     };
     loop {
-        let item = match stop.as_mut() {
-            Some(stop) => tokio::select! {
+        let item = match exec.as_mut() {
+            Some((_, stop)) => tokio::select! {
                 item = events.next() => item,
                 stopped = stop.received() => return Err(stopped_failure(stopped, false)),
             },
@@ -68,8 +69,8 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
         if !output::try_write_stdout(line.as_bytes())? {
             return Ok(()); // stdout closed: nobody is listening
         }
-        let ran = match (&args.exec, stop.as_mut()) {
-            (Some(command), Some(stop)) => {
+        let ran = match exec.as_mut() {
+            Some((command, stop)) => {
                 let stopping = stop.received();
                 match run_exec(command, args.exec_timeout(), &event, &line, stopping).await {
                     Ran::Succeeded => true,
@@ -77,7 +78,7 @@ pub async fn run(client: &Client, args: &EventsArgs) -> Result<(), Failure> {
                     Ran::Stopped(stopped) => return Err(stopped_failure(stopped, true)),
                 }
             }
-            _ => true,
+            None => true,
         };
         if args.until.contains(&event.kind()) && event.is_warning() {
             return if ran {
