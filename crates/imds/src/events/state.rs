@@ -8,8 +8,6 @@ use serde::Serialize;
 
 use super::document::{MaintenanceEvent, RebalanceRecommendation, TargetLifecycleState};
 use super::event::{Change, Event};
-#[cfg(test)]
-use super::kind::EventKind;
 use crate::document::SpotInstanceAction;
 
 /// The state of every kind read: what `imds events` prints.
@@ -36,18 +34,6 @@ pub(crate) enum Reading {
     Rebalance(Option<RebalanceRecommendation>),
     Maintenance(Vec<MaintenanceEvent>),
     AutoScaling(Option<TargetLifecycleState>),
-}
-
-impl Reading {
-    #[cfg(test)]
-    pub(crate) fn kind(&self) -> EventKind {
-        match self {
-            Reading::Spot(_) => EventKind::Spot,
-            Reading::Rebalance(_) => EventKind::Rebalance,
-            Reading::Maintenance(_) => EventKind::Maintenance,
-            Reading::AutoScaling(_) => EventKind::AutoScaling,
-        }
-    }
 }
 
 impl Snapshot {
@@ -314,7 +300,6 @@ mod tests {
             let mut last: Option<&str> = None;
             for state in states {
                 let reading = Reading::AutoScaling(state.map(TargetLifecycleState::from));
-                prop_assert_eq!(reading.kind(), EventKind::AutoScaling);
                 let events = updated(&mut snapshot, reading);
                 prop_assert_eq!(events.len(), usize::from(state != last));
                 if let Some(Event::AutoScaling(change)) = events.first() {
