@@ -28,6 +28,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(output: std::process::Output) -> Self {
+        Run {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: output.stdout,
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
 impl Run {
     pub fn stdout_text(&self) -> String {
         String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
@@ -139,11 +149,7 @@ impl Sandbox {
             .output()
             .await
             .expect("the imds binary runs");
-        Run {
-            code: output.status.code().expect("exited, not killed"),
-            stdout: output.stdout,
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        }
+        Run::from(output)
     }
 
     /// The command [`run_raw`](Self::run_raw) runs, to spawn it instead
@@ -170,7 +176,15 @@ impl Sandbox {
         program: impl AsRef<OsStr>,
         env_endpoint: &str,
     ) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(program);
+        let mut command = self.isolated(tokio::process::Command::new(program));
+        command.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint);
+        command
+    }
+
+    /// `command` with the sandbox's environment alone (HOME, cache
+    /// directory, AWS config and credentials files) and no IMDS endpoint,
+    /// killed when dropped.
+    pub fn isolated(&self, mut command: tokio::process::Command) -> tokio::process::Command {
         command
             .env_clear()
             .env("HOME", self.home())
@@ -180,7 +194,6 @@ impl Sandbox {
                 "AWS_SHARED_CREDENTIALS_FILE",
                 self.root.path().join("aws-credentials"),
             )
-            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint)
             .kill_on_drop(true);
         command
     }
