@@ -128,19 +128,22 @@ pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
     );
     assert_eq!(line["previous"]["State"], "active");
 
-    // A burst of 503s: reported on stderr, no line, no false "gone".
+    // A burst of 503s: reported on stderr, no line, no false "gone". The
+    // next change comes after the burst, and its line first: a "gone"
+    // for the Spot notice or the ASG state, still there, would come
+    // before it.
     mock.fail_next(8).await;
-    mock.withdraw_spot().await;
-    assert_eq!(
-        watching.next_json().await,
-        json!({"kind": "spot", "change": "gone", "previous": spot("terminate")})
-    );
     mock.set_rebalance(json!({"notice_time": "2026-12-02T10:02:05Z"}))
         .await;
     assert_eq!(
         watching.next_json().await,
         json!({"kind": "rebalance", "change": "appeared",
                "current": {"noticeTime": "2026-12-02T10:02:05Z"}})
+    );
+    mock.withdraw_spot().await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "spot", "change": "gone", "previous": spot("terminate")})
     );
     mock.set_autoscaling(json!({"state": "Standby"})).await;
     assert_eq!(
