@@ -15,6 +15,11 @@ use imds_mock::MockImds;
 /// A loopback address nothing listens on: connections are refused.
 pub const REFUSED: &str = "http://127.0.0.1:1";
 
+/// How long a run may take before the test fails (it is killed on drop):
+/// a run that should end but hangs, such as a `--watch` that should exit
+/// at once, fails the test instead of stalling it. A guard, not a delay.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A private directory tree for one test, removed on drop.
 pub struct Sandbox {
     root: tempfile::TempDir,
@@ -138,16 +143,17 @@ impl Sandbox {
     /// Runs `imds ARGS` exactly as given, with
     /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` set to `env_endpoint` and the
     /// extra variables `env`. ARGS must hold `--endpoint` or `--mock`.
+    /// Fails the test if it runs longer than a minute.
     pub async fn run_raw<S: AsRef<OsStr>>(
         &self,
         env_endpoint: &str,
         args: &[S],
         env: &[(&str, &str)],
     ) -> Run {
-        let output = self
-            .imds_command(env_endpoint, args, env)
-            .output()
+        let output = self.imds_command(env_endpoint, args, env).output();
+        let output = tokio::time::timeout(PATIENCE, output)
             .await
+            .unwrap_or_else(|_| panic!("imds did not exit within {PATIENCE:?}"))
             .expect("the imds binary runs");
         Run::from(output)
     }
