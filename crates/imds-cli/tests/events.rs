@@ -31,12 +31,21 @@ fn in_service() -> Value {
     json!({"state": "InService"})
 }
 
-/// `sh` for `--exec`: the sandbox clears the environment.
-fn path_env() -> (&'static str, String) {
-    (
-        "PATH",
-        std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
-    )
+/// `imds --endpoint URL events --watch --interval 1s ARGS` against
+/// `mock`, running in `sandbox` with `env` and `PATH` (for `--exec`'s
+/// `sh`: the sandbox clears the environment).
+fn watch(
+    sandbox: &Sandbox,
+    mock: &impl EventSource,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Watching {
+    let mut argv = vec!["events", "--watch", "--interval", "1s"];
+    argv.extend_from_slice(args);
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+    let mut env = env.to_vec();
+    env.push(("PATH", &path));
+    Watching::spawn(sandbox, &mock.base_url(), &argv, &env)
 }
 
 // ---- scenarios, for any mock ----------------------------------------------------
@@ -86,12 +95,7 @@ pub async fn prints_the_state_now(mock: &impl EventSource) {
 pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
     mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
-    let mut watching = Watching::spawn(
-        &sandbox,
-        &mock.base_url(),
-        &["--attempts", "1", "events", "--watch", "--interval", "1s"],
-        &[],
-    );
+    let mut watching = watch(&sandbox, mock, &["--attempts", "1"], &[]);
     assert_eq!(
         watching.next_json().await,
         json!({"kind": "autoscaling", "change": "appeared", "current": "InService"})
@@ -124,19 +128,22 @@ pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
     );
     assert_eq!(line["previous"]["State"], "active");
 
-    // A burst of 503s: reported on stderr, no line, no false "gone".
+    // A burst of 503s: reported on stderr, no line, no false "gone". The
+    // next change comes after the burst, and its line first: a "gone"
+    // for the Spot notice or the ASG state, still there, would come
+    // before it.
     mock.fail_next(8).await;
-    mock.withdraw_spot().await;
-    assert_eq!(
-        watching.next_json().await,
-        json!({"kind": "spot", "change": "gone", "previous": spot("terminate")})
-    );
     mock.set_rebalance(json!({"notice_time": "2026-12-02T10:02:05Z"}))
         .await;
     assert_eq!(
         watching.next_json().await,
         json!({"kind": "rebalance", "change": "appeared",
                "current": {"noticeTime": "2026-12-02T10:02:05Z"}})
+    );
+    mock.withdraw_spot().await;
+    assert_eq!(
+        watching.next_json().await,
+        json!({"kind": "spot", "change": "gone", "previous": spot("terminate")})
     );
     mock.set_autoscaling(json!({"state": "Standby"})).await;
     assert_eq!(
@@ -168,19 +175,10 @@ pub async fn watch_prints_each_change_once(mock: &impl EventSource) {
 pub async fn until_exits_at_the_first_warning(mock: &impl EventSource) {
     mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
-    let mut watching = Watching::spawn(
+    let mut watching = watch(
         &sandbox,
-        &mock.base_url(),
-        &[
-            "events",
-            "--watch",
-            "--interval",
-            "1s",
-            "--kinds",
-            "rebalance",
-            "--until",
-            "spot,autoscaling",
-        ],
+        mock,
+        &["--kinds", "rebalance", "--until", "spot,autoscaling"],
         &[],
     );
     // InService is no warning; a rebalance recommendation is not --until's.
@@ -206,12 +204,7 @@ pub async fn until_exits_at_the_first_warning(mock: &impl EventSource) {
 pub async fn until_spot_exits_when_the_notice_appears(mock: &impl EventSource) {
     mock.add_scheduled(retirement("2026-01-21T09:00:43Z")).await;
     let sandbox = Sandbox::new();
-    let mut watching = Watching::spawn(
-        &sandbox,
-        &mock.base_url(),
-        &["events", "--watch", "--interval", "1s", "--until", "spot"],
-        &[],
-    );
+    let mut watching = watch(&sandbox, mock, &["--until", "spot"], &[]);
     // A warning, but not of --until's kind.
     assert_eq!(watching.next_json().await["kind"], "maintenance");
     assert!(watching.running());
@@ -232,20 +225,16 @@ pub async fn exec_runs_a_command_per_change(mock: &impl EventSource) {
     let sandbox = Sandbox::new();
     let log = sandbox.home().join("events.log");
     let log_text = log.display().to_string();
-    let mut watching = Watching::spawn(
+    let mut watching = watch(
         &sandbox,
-        &mock.base_url(),
+        mock,
         &[
-            "events",
-            "--watch",
-            "--interval",
-            "1s",
             "--until",
             "spot",
             "--exec",
             r#"printf '%s %s ' "$IMDS_EVENT_KIND" "$IMDS_EVENT_CHANGE" >> "$LOG"; cat >> "$LOG"; echo ran"#,
         ],
-        &[("LOG", &log_text), (path_env().0, &path_env().1)],
+        &[("LOG", &log_text)],
     );
     mock.add_scheduled(retirement("2026-01-21T09:00:43Z")).await;
     let first = watching.next_line().await;
@@ -270,20 +259,11 @@ pub async fn exec_runs_a_command_per_change(mock: &impl EventSource) {
 pub async fn a_failing_exec_is_reported(mock: &impl EventSource) {
     mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
-    let mut watching = Watching::spawn(
+    let mut watching = watch(
         &sandbox,
-        &mock.base_url(),
-        &[
-            "events",
-            "--watch",
-            "--interval",
-            "1s",
-            "--until",
-            "spot",
-            "--exec",
-            "exit 7",
-        ],
-        &[(path_env().0, &path_env().1)],
+        mock,
+        &["--until", "spot", "--exec", "exit 7"],
+        &[],
     );
     assert_eq!(watching.next_json().await["kind"], "autoscaling");
     mock.set_spot(spot("terminate")).await;
@@ -307,14 +287,10 @@ pub async fn a_failing_exec_is_reported(mock: &impl EventSource) {
 pub async fn a_hanging_exec_is_killed(mock: &impl EventSource) {
     mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
-    let mut watching = Watching::spawn(
+    let mut watching = watch(
         &sandbox,
-        &mock.base_url(),
+        mock,
         &[
-            "events",
-            "--watch",
-            "--interval",
-            "1s",
             "--until",
             "spot",
             "--exec",
@@ -322,7 +298,7 @@ pub async fn a_hanging_exec_is_killed(mock: &impl EventSource) {
             "--exec-timeout",
             "1s",
         ],
-        &[(path_env().0, &path_env().1)],
+        &[],
     );
     assert_eq!(
         watching.next_json().await,
@@ -354,12 +330,7 @@ pub async fn a_hanging_exec_is_killed(mock: &impl EventSource) {
 pub async fn a_closed_stdout_ends_the_watch(mock: &impl EventSource) {
     mock.set_autoscaling(in_service()).await;
     let sandbox = Sandbox::new();
-    let mut watching = Watching::spawn(
-        &sandbox,
-        &mock.base_url(),
-        &["events", "--watch", "--interval", "1s"],
-        &[],
-    );
+    let mut watching = watch(&sandbox, mock, &[], &[]);
     watching.next_line().await;
     watching.close_stdout();
     mock.set_autoscaling(json!({"state": "Standby"})).await;
@@ -435,12 +406,7 @@ async fn events_watch_exec_stopped_by_a_signal_kills_the_command_first() {
         .open_receiver(&fifo)
         .unwrap();
     let command = format!("echo $$ > '{}'; exec sleep 1000", fifo.display());
-    let mut watching = Watching::spawn(
-        &sandbox,
-        &mock.base_url(),
-        &["events", "--watch", "--exec", &command],
-        &[(path_env().0, &path_env().1)],
-    );
+    let mut watching = watch(&sandbox, &mock, &["--exec", &command], &[]);
     assert_eq!(watching.next_json().await["kind"], "autoscaling");
     let mut pid = String::new();
     tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(started), &mut pid)
@@ -466,12 +432,7 @@ async fn events_watch_exec_stopped_by_a_signal_kills_the_command_first() {
 
     // A Ctrl-C (SIGINT) ends the watch the same way (whether `true` is
     // still running or not).
-    let mut watching = Watching::spawn(
-        &sandbox,
-        &mock.base_url(),
-        &["events", "--watch", "--exec", "true"],
-        &[(path_env().0, &path_env().1)],
-    );
+    let mut watching = watch(&sandbox, &mock, &["--exec", "true"], &[]);
     assert_eq!(watching.next_json().await["kind"], "autoscaling");
     send("INT", watching.pid()).await;
     let exit = watching.exit().await;

@@ -35,23 +35,14 @@ async fn imds_in(
     env: &[(&str, &str)],
 ) -> (Run, Duration) {
     let start = Instant::now();
-    let output = tokio::process::Command::from(netns.command(env!("CARGO_BIN_EXE_imds")))
+    let output = sandbox
+        .isolated(netns.command(env!("CARGO_BIN_EXE_imds")).into())
         .args(args)
-        .env_clear()
-        .env("HOME", sandbox.home())
-        .env("XDG_CACHE_HOME", sandbox.cache_home())
-        .env("AWS_CONFIG_FILE", sandbox.config_file())
         .envs(env.iter().copied())
-        .kill_on_drop(true)
         .output()
         .await
         .expect("ip netns exec runs");
-    let run = Run {
-        code: output.status.code().expect("exited, not killed"),
-        stdout: output.stdout,
-        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-    };
-    (run, start.elapsed())
+    (Run::from(output), start.elapsed())
 }
 
 /// The IPv6 endpoint mode, from the environment.

@@ -394,6 +394,11 @@ async fn the_role_can_come_from_the_environment() {
     assert!(run.stderr.contains("not-attached"), "{run:?}");
 }
 
+/// The User-Agent of each request `mock` logged, in order.
+fn user_agents(mock: &MockImds) -> Vec<Option<String>> {
+    mock.requests().into_iter().map(|r| r.user_agent).collect()
+}
+
 #[tokio::test]
 async fn the_app_id_from_the_environment_tags_every_request() {
     let mock = MockImds::start_default().await.unwrap();
@@ -406,13 +411,8 @@ async fn the_app_id_from_the_environment_tags_every_request() {
         .await
         .ok();
     let expected = format!("imds/{} app/nightly-backup", env!("CARGO_PKG_VERSION"));
-    let log = mock.requests();
-    assert_eq!(log.len(), 2, "the PUT and the read: {log:?}");
-    assert!(
-        log.iter()
-            .all(|r| r.user_agent.as_deref() == Some(&*expected)),
-        "{log:?}"
-    );
+    // The PUT and the read.
+    assert_eq!(user_agents(&mock), vec![Some(expected); 2]);
 
     // The flag wins over the environment; an invalid one is a usage error.
     mock.clear_requests();
@@ -425,13 +425,7 @@ async fn the_app_id_from_the_environment_tags_every_request() {
         .await
         .ok();
     let expected = format!("imds/{} app/from-flag", env!("CARGO_PKG_VERSION"));
-    assert!(
-        mock.requests()
-            .iter()
-            .all(|r| r.user_agent.as_deref() == Some(&*expected)),
-        "{:?}",
-        mock.requests()
-    );
+    assert_eq!(user_agents(&mock), vec![Some(expected); 2]);
     let run = Sandbox::new()
         .run(&mock.base_url(), &["--app-id", "a b", "token"])
         .await
@@ -458,7 +452,7 @@ async fn the_app_id_from_the_environment_tags_every_request() {
         run.stderr.contains("AWS_SDK_UA_APP_ID") && run.stderr.contains("not used"),
         "{run:?}"
     );
-    assert!(mock.requests().iter().all(|r| r.user_agent.is_none()));
+    assert_eq!(user_agents(&mock), vec![None; 2]);
 }
 
 // ---- logging never shows a secret ---------------------------------------

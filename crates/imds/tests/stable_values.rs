@@ -131,6 +131,11 @@ async fn a_disabled_client_keeps_nothing() {
     ));
 }
 
+/// The User-Agent of each request `mock` logged, in order.
+fn user_agents(mock: &MockImds) -> Vec<Option<String>> {
+    mock.requests().into_iter().map(|r| r.user_agent).collect()
+}
+
 #[tokio::test]
 async fn the_app_id_tags_every_request_and_wins_over_the_layer() {
     let mock = MockImds::start_default().await.unwrap();
@@ -144,15 +149,8 @@ async fn the_app_id_tags_every_request_and_wins_over_the_layer() {
     client.get("meta-data/ami-id").await.unwrap();
     client.token().await.unwrap();
     let expected = format!("imds/{} app/billing-agent", env!("CARGO_PKG_VERSION"));
-    let log = mock.requests();
-    assert_eq!(log.len(), 3, "PUT and two reads: {log:?}");
-    for request in &log {
-        assert_eq!(
-            request.user_agent.as_deref(),
-            Some(&*expected),
-            "{request:?}"
-        );
-    }
+    // The PUT and two reads.
+    assert_eq!(user_agents(&mock), vec![Some(expected); 3]);
 
     // From the environment, as the AWS SDKs read it.
     mock.clear_requests();
@@ -162,13 +160,7 @@ async fn the_app_id_tags_every_request_and_wins_over_the_layer() {
         .unwrap();
     client.instance_id().await.unwrap();
     let expected = format!("imds/{} app/from-env", env!("CARGO_PKG_VERSION"));
-    assert!(
-        mock.requests()
-            .iter()
-            .all(|r| r.user_agent.as_deref() == Some(&*expected)),
-        "{:?}",
-        mock.requests()
-    );
+    assert_eq!(user_agents(&mock), vec![Some(expected); 2]);
 
     // Without an application ID, the layer's applies.
     mock.clear_requests();
@@ -177,13 +169,7 @@ async fn the_app_id_tags_every_request_and_wins_over_the_layer() {
         .build()
         .unwrap();
     client.instance_id().await.unwrap();
-    let log = mock.requests();
-    assert_eq!(log.len(), 2);
-    assert!(
-        log.iter()
-            .all(|r| r.user_agent.as_deref() == Some("from-layer/1")),
-        "{log:?}"
-    );
+    assert_eq!(user_agents(&mock), vec![Some("from-layer/1".to_owned()); 2]);
 }
 
 #[tokio::test]
@@ -205,9 +191,5 @@ async fn an_invalid_app_id_is_an_error_in_code_and_left_out_from_the_environment
         .unwrap();
     assert_eq!(client.settings().unwrap().app_id, None);
     client.instance_id().await.unwrap();
-    assert!(
-        mock.requests().iter().all(|r| r.user_agent.is_none()),
-        "{:?}",
-        mock.requests()
-    );
+    assert_eq!(user_agents(&mock), vec![None; 2]);
 }

@@ -52,6 +52,12 @@ impl fmt::Display for Unavailable {
 impl std::error::Error for Unavailable {}
 
 impl Unavailable {
+    /// `reason`, for a test that cannot run here for a reason of its own
+    /// (no IPv6 loopback, ...), so that it skips by the same rule.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Unavailable(reason.into())
+    }
+
     /// Reports the skip on stderr, naming `what` was skipped. When the
     /// environment variable `CI` is set a skip is a failure: this panics.
     pub fn skip(&self, what: &str) {

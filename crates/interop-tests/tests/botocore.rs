@@ -6,7 +6,6 @@
 
 mod support;
 
-use imds_mock::MockImds;
 use interop_tests::peers::Peer;
 use serde_json::Value;
 
@@ -14,12 +13,7 @@ async fn botocore_against(imdsv1_allowed: bool) {
     let Some(python) = support::peer(Peer::python, "botocore").await else {
         return;
     };
-    let server = MockImds::builder()
-        .imdsv1_allowed(imdsv1_allowed)
-        .build()
-        .start()
-        .await
-        .unwrap();
+    let server = support::mock(imdsv1_allowed).await;
     let home = tempfile::tempdir().unwrap();
     let read = support::run(python.command("botocore_peer.py"), &server, home.path()).await;
     support::assert_every_read_had_a_token(&server, "botocore");

@@ -7,19 +7,13 @@
 
 mod support;
 
-use imds_mock::MockImds;
 use interop_tests::peers::Peer;
 
 async fn js_sdk_against(imdsv1_allowed: bool) {
     let Some(node) = support::peer(Peer::node, "the JavaScript SDK").await else {
         return;
     };
-    let server = MockImds::builder()
-        .imdsv1_allowed(imdsv1_allowed)
-        .build()
-        .start()
-        .await
-        .unwrap();
+    let server = support::mock(imdsv1_allowed).await;
     let home = tempfile::tempdir().unwrap();
     let read = support::run(node.command("js_sdk_peer.cjs"), &server, home.path()).await;
     support::assert_every_read_had_a_token(&server, "the JavaScript SDK");

@@ -15,6 +15,11 @@ use imds_mock::MockImds;
 /// A loopback address nothing listens on: connections are refused.
 pub const REFUSED: &str = "http://127.0.0.1:1";
 
+/// How long a run may take before the test fails (it is killed on drop):
+/// a run that should end but hangs, such as a `--watch` that should exit
+/// at once, fails the test instead of stalling it. A guard, not a delay.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A private directory tree for one test, removed on drop.
 pub struct Sandbox {
     root: tempfile::TempDir,
@@ -26,6 +31,16 @@ pub struct Run {
     pub code: i32,
     pub stdout: Vec<u8>,
     pub stderr: String,
+}
+
+impl From<std::process::Output> for Run {
+    fn from(output: std::process::Output) -> Self {
+        Run {
+            code: output.status.code().expect("exited, not killed"),
+            stdout: output.stdout,
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
 }
 
 impl Run {
@@ -128,22 +143,19 @@ impl Sandbox {
     /// Runs `imds ARGS` exactly as given, with
     /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` set to `env_endpoint` and the
     /// extra variables `env`. ARGS must hold `--endpoint` or `--mock`.
+    /// Fails the test if it runs longer than a minute.
     pub async fn run_raw<S: AsRef<OsStr>>(
         &self,
         env_endpoint: &str,
         args: &[S],
         env: &[(&str, &str)],
     ) -> Run {
-        let output = self
-            .imds_command(env_endpoint, args, env)
-            .output()
+        let output = self.imds_command(env_endpoint, args, env).output();
+        let output = tokio::time::timeout(PATIENCE, output)
             .await
+            .unwrap_or_else(|_| panic!("imds did not exit within {PATIENCE:?}"))
             .expect("the imds binary runs");
-        Run {
-            code: output.status.code().expect("exited, not killed"),
-            stdout: output.stdout,
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        }
+        Run::from(output)
     }
 
     /// The command [`run_raw`](Self::run_raw) runs, to spawn it instead
@@ -170,7 +182,15 @@ impl Sandbox {
         program: impl AsRef<OsStr>,
         env_endpoint: &str,
     ) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(program);
+        let mut command = self.isolated(tokio::process::Command::new(program));
+        command.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint);
+        command
+    }
+
+    /// `command` with the sandbox's environment alone (HOME, cache
+    /// directory, AWS config and credentials files) and no IMDS endpoint,
+    /// killed when dropped.
+    pub fn isolated(&self, mut command: tokio::process::Command) -> tokio::process::Command {
         command
             .env_clear()
             .env("HOME", self.home())
@@ -180,7 +200,6 @@ impl Sandbox {
                 "AWS_SHARED_CREDENTIALS_FILE",
                 self.root.path().join("aws-credentials"),
             )
-            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", env_endpoint)
             .kill_on_drop(true);
         command
     }
@@ -189,6 +208,19 @@ impl Sandbox {
     pub fn root(&self) -> &Path {
         self.root.path()
     }
+}
+
+/// Reports on stderr that a test skipped, and why; with `CI` set, a skip
+/// is a failure instead (this panics), so CI never passes without
+/// running the test. Written to the stderr handle itself: libtest
+/// captures `eprintln!` of passing tests, and a skip must show.
+pub fn skip(reason: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "a skip fails in CI: {reason}"
+    );
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
 }
 
 /// `path`'s permission bits.

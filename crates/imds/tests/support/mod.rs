@@ -147,10 +147,11 @@ impl TempDir {
 
 /// `meta-data/instance-id`, read from IMDS at every call: the tests' "a
 /// read". (`Client::instance_id` reads it once and then answers from
-/// memory.)
+/// memory.) A 404 fails the test, as `instance_id` would have failed:
+/// never an empty ID that an `is_ok()` would pass.
 pub async fn read_instance_id(client: &Client) -> Result<String, imds::Error> {
     let value = client.get_text("meta-data/instance-id").await?;
-    Ok(value.unwrap_or_default())
+    Ok(value.expect("IMDS serves meta-data/instance-id"))
 }
 
 /// Says a test skipped, on the stderr handle itself: libtest captures

@@ -24,6 +24,16 @@ pub struct Reading {
     pub expiration: SystemTime,
 }
 
+/// A mock that serves IMDSv1 too or refuses it (IMDSv2 always works).
+pub async fn mock(imdsv1_allowed: bool) -> MockImds {
+    MockImds::builder()
+        .imdsv1_allowed(imdsv1_allowed)
+        .build()
+        .start()
+        .await
+        .unwrap()
+}
+
 /// Reads instance-id, region and the role credentials with our client,
 /// isolated from the process environment.
 pub async fn our_reading(server: &MockImds) -> Reading {
