@@ -67,6 +67,9 @@ async fn every_command_with_vv_keeps_secrets_off_stderr() {
         &["-vv", "get", "user-data", CREDENTIALS],
         &["-vv", "credentials", "--format", "env"],
         &["-vv", "credentials", "--format", "credential-process"],
+        // Fetched and saved, then read back from the cache file.
+        &["-vv", "credentials", "--cache"],
+        &["-vv", "credentials", "--cache"],
         &["-vv", "env", "--credentials", "user-data"],
         &[
             "-vv",
