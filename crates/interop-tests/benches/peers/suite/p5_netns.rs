@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use tower::BoxError;
 
 use super::aws;
-use super::p5_off_ec2::{precise, short};
+use super::p5_off_ec2::{precise, short, verdict};
 
 const PATH: &str = "/latest/meta-data/instance-id";
 const QUICK_TIMEOUT: Duration = Duration::from_millis(100);
@@ -118,19 +118,7 @@ fn measure(mode: Mode) -> Result<Vec<String>, BoxError> {
         }
         let ours = outcomes[0].times.summary().p50;
         let theirs = outcomes[1].times.summary().p50;
-        verdicts.push(format!(
-            "{place}: ours {} vs aws-config {} (ours ≤ theirs: {}; ours within its budget \
-             of {}: {})",
-            precise(ours),
-            precise(theirs),
-            if ours <= theirs { "met" } else { "MISSED" },
-            report::duration(budget),
-            if ours <= budget + budget / 10 {
-                "met"
-            } else {
-                "MISSED"
-            },
-        ));
+        verdicts.push(verdict(place, ours, theirs, budget));
         rows.extend(outcomes.map(|outcome| (place, outcome)));
     }
 
