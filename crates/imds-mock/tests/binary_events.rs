@@ -213,11 +213,13 @@ async fn bad_event_flags_exit_2_with_a_clear_message() {
 /// requires it with `-I`).
 #[tokio::test]
 async fn the_aemm_front_serves_the_spot_notice_after_its_delay() {
-    let delay = Duration::from_secs(2);
+    // Long enough that the first reads below come before it even on a
+    // loaded machine (they follow the spawn at once).
+    let delay = Duration::from_secs(4);
     let spawned = Instant::now();
     let mut mock = Running::start(
         BIN,
-        &["spot", "-d", "2", "--action", "stop", "-p", "0"],
+        &["spot", "-d", "4", "--action", "stop", "-p", "0"],
         &[],
     )
     .await;
